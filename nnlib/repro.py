@@ -1,0 +1,98 @@
+"""Reproducibility: one call seeds everything; one call reports the environment.
+
+Serves every chapter (each notebook's first code cell calls :func:`seed_everything`) and
+chapter 1.1, where :func:`environment_report` is the environment check.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+
+import numpy as np
+
+from nnlib._validation import check_int
+
+__all__ = ["seed_everything", "environment_report", "EnvironmentReport"]
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed Python, NumPy and TensorFlow, and turn on TensorFlow's op determinism.
+
+    After this call, re-running the same cells gives bit-identical results on the same machine:
+    ``random``, ``np.random`` (the legacy global generator), ``tf.random`` and Keras initializers and
+    dropout are all seeded, and TF picks deterministic kernels.
+
+    Args:
+        seed: a non-negative integer.
+
+    Returns:
+        The seed, so a cell can print it.
+
+    Example:
+        >>> seed_everything(0)
+        0
+    """
+    seed = check_int("seed", seed, minimum=0)
+    os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this process's hash seed is fixed
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # Python, NumPy and TF seeds, plus Keras's own generator
+    tf.config.experimental.enable_op_determinism()
+    return seed
+
+
+class EnvironmentReport(dict):
+    """A ``dict`` of environment facts that prints as an aligned two-column table."""
+
+    def __str__(self) -> str:
+        width = max(len(k) for k in self)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.items())
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython display
+        p.text(str(self))
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment_report() -> EnvironmentReport:
+    """Versions and devices this book runs on: Python, NumPy, TensorFlow, Keras, CPU, GPUs.
+
+    Returns:
+        An :class:`EnvironmentReport` (a ``dict`` of strings) with keys ``python``, ``platform``,
+        ``cpu``, ``cpu_count``, ``numpy``, ``tensorflow``, ``keras``, ``keras_backend``,
+        ``devices`` and ``op_determinism``.
+    """
+    import keras
+    import tensorflow as tf
+
+    devices = [d.device_type + ":" + d.name.rsplit(":", 1)[-1] for d in tf.config.list_physical_devices()]
+    try:
+        determinism = tf.config.experimental.is_op_determinism_enabled()
+    except AttributeError:  # pragma: no cover - older TF
+        determinism = "unknown"
+    return EnvironmentReport(
+        python=sys.version.split()[0],
+        platform=f"{platform.system()} {platform.machine()}",
+        cpu=_cpu_name(),
+        cpu_count=str(os.cpu_count()),
+        numpy=np.__version__,
+        tensorflow=tf.__version__,
+        keras=keras.__version__,
+        keras_backend=keras.backend.backend(),
+        devices=", ".join(devices),
+        op_determinism=str(determinism),
+    )
