@@ -170,3 +170,43 @@ def check_labels(name: str, y: Any, num_classes: int) -> np.ndarray:
             f"Received: {name} with min={arr.min()}, max={arr.max()}"
         )
     return arr
+
+
+# --- Helpers added for the math layer (activations, losses, optimizers, numpy_net, conv, rnn) ---
+
+
+def check_float_input(
+    name: str, x: Any, rank: int | tuple[int, ...] | None = None, meaning: str = ""
+) -> np.ndarray:
+    """``as_float_array`` + optional ``check_rank`` + ``check_finite`` in one call.
+
+    The usual first line of a math-layer function: numbers in, float32/float64 array out, with
+    NaN/inf rejected.
+    """
+    arr = as_float_array(name, x)
+    if rank is not None:
+        check_rank(name, arr, rank, meaning)
+    check_finite(name, arr)
+    return arr
+
+
+def check_pair(name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints, each ``>= minimum`` (e.g. ``stride=2`` or ``pool_size=(2, 3)``)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(
+                f"`{name}` must be an integer or a pair of integers. Received: {name}={value!r}"
+            )
+        return check_int(name, value[0], minimum), check_int(name, value[1], minimum)
+    value = check_int(name, value, minimum)
+    return value, value
+
+
+def check_min_rank(name: str, x: np.ndarray, rank: int, meaning: str = "") -> np.ndarray:
+    """Require ``x.ndim >= rank`` (e.g. softmax needs at least a class axis)."""
+    if np.ndim(x) < rank:
+        extra = f" {meaning}" if meaning else ""
+        raise ValueError(
+            f"`{name}` must have rank >= {rank}{extra}. Received: {name}.shape={np.shape(x)}"
+        )
+    return x
