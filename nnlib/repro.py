@@ -80,10 +80,10 @@ def environment_report() -> EnvironmentReport:
     import tensorflow as tf
 
     devices = [d.device_type + ":" + d.name.rsplit(":", 1)[-1] for d in tf.config.list_physical_devices()]
-    try:
-        determinism = tf.config.experimental.is_op_determinism_enabled()
-    except AttributeError:  # pragma: no cover - older TF
-        determinism = "unknown"
+    # TF exposes the getter only in its framework module (not under tf.config).
+    from tensorflow.python.framework import config as tf_framework_config
+
+    determinism = tf_framework_config.is_op_determinism_enabled()
     return EnvironmentReport(
         python=sys.version.split()[0],
         platform=f"{platform.system()} {platform.machine()}",

@@ -1,0 +1,92 @@
+"""Re-execute the book's notebooks in place, exactly the way the test suite runs them.
+
+Usage (from the repository root)::
+
+    python -m nnlib.notebooks execute                     # every chapters/**/*.ipynb
+    python -m nnlib.notebooks execute chapters/01_background/01_ai_ml_dl.ipynb
+    python -m nnlib.notebooks list                        # what would be executed
+
+Each notebook runs top to bottom in a fresh kernel of the *current* Python environment (the kernel
+nbval uses with ``--nbval-current-env``), with the notebook's folder as working directory and
+``TF_CPP_MIN_LOG_LEVEL=2`` / ``PYTHONHASHSEED=0`` set as in ``conftest.py``. Outputs are written
+back into the file, so what is committed is what ``pytest`` will compare against.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["find_notebooks", "execute_notebook", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_notebooks(paths: list[str] | None = None) -> list[Path]:
+    """Notebooks named by ``paths`` (files or folders); all of ``chapters/`` when empty."""
+    paths = paths or [str(ROOT / "chapters")]
+    found: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found += sorted(Path(q) for q in glob.glob(str(path / "**" / "*.ipynb"), recursive=True))
+        elif path.suffix == ".ipynb" and path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"`paths` must name notebooks or folders. Received: {p!r}")
+    return [p for p in found if ".ipynb_checkpoints" not in p.parts]
+
+
+def execute_notebook(path: Path, timeout: int = 600) -> float:
+    """Execute one notebook in place; returns the wall time in seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,  # no timestamps in the stored file: diffs show only real changes
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nnlib.notebooks", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("execute", help="execute notebooks in place (default: all of chapters/)")
+    run.add_argument("paths", nargs="*")
+    run.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    ls = sub.add_parser("list", help="list the notebooks that would be executed")
+    ls.add_argument("paths", nargs="*")
+    args = parser.parse_args(argv)
+
+    notebooks = find_notebooks(args.paths)
+    if args.command == "list":
+        print("\n".join(str(p) for p in notebooks))
+        return 0
+    failed = 0
+    for nb_path in notebooks:
+        try:
+            seconds = execute_notebook(nb_path, timeout=args.timeout)
+            print(f"ok    {seconds:6.1f} s  {nb_path}")
+        except Exception as exc:  # report every failing notebook, then fail
+            failed += 1
+            print(f"FAIL           {nb_path}: {type(exc).__name__}: {str(exc)[-2000:]}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
