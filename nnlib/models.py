@@ -1,0 +1,209 @@
+r"""Keras 3 model builders shared by the chapters: an MLP, a small CNN, a recurrent network.
+
+Serves part 2 (layers and networks in Keras), part 3 (dropout, initialization, convolution,
+recurrence) and part 4 (the MLP, CNN and RNN programs). Each builder returns an uncompiled
+``keras.Sequential`` whose first layer is a ``keras.Input``, so the model is built (its weights
+exist) as soon as the function returns.
+
+**Outputs are logits by default** (``output_activation=None``): the last ``Dense`` layer computes
+:math:`z = a W + b` and the loss applies the softmax/sigmoid itself, which is numerically stable.
+Pair it with ``from_logits=True`` (e.g.
+``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``). Pass
+``output_activation="softmax"`` (or ``"sigmoid"``) to get probabilities instead, and then use the
+loss with ``from_logits=False``.
+
+Weights are random: call :func:`nnlib.repro.seed_everything` before building for reproducible
+initial weights.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from nnlib._validation import check_in_range, check_int, check_one_of, check_type
+
+__all__ = ["mlp", "cnn", "rnn"]
+
+_OUTPUTS = (None, "softmax", "sigmoid", "linear")
+
+
+def _shape(input_shape: int | Sequence[int], rank: int | None = None) -> tuple[int, ...]:
+    """Normalize an input shape (without the batch dimension) and check its rank."""
+    shape = (input_shape,) if isinstance(input_shape, int) and not isinstance(input_shape, bool) else input_shape
+    check_type("input_shape", shape, (tuple, list), "an int or a tuple of ints (without the batch axis)")
+    shape = tuple(check_int("input_shape", d, minimum=1) for d in shape)
+    if rank is not None and len(shape) != rank:
+        raise ValueError(
+            f"`input_shape` must have {rank} entries (without the batch axis). "
+            f"Received: input_shape={shape}"
+        )
+    return shape
+
+
+def _units(name: str, units: int | Sequence[int]) -> tuple[int, ...]:
+    units = (units,) if isinstance(units, int) and not isinstance(units, bool) else units
+    check_type(name, units, (tuple, list), "an int or a sequence of ints")
+    return tuple(check_int(name, u, minimum=1) for u in units)
+
+
+def _head(layers, num_classes: int, dropout: float, output_activation: str | None):
+    """Optional dropout, then the output layer (logits unless an activation is asked for)."""
+    import keras
+
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    check_one_of("output_activation", output_activation, _OUTPUTS)
+    if dropout > 0:
+        layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(num_classes, activation=output_activation, name="output"))
+    return layers
+
+
+def mlp(
+    input_shape: int | Sequence[int],
+    hidden_units: int | Sequence[int] = (64,),
+    num_classes: int = 10,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    output_activation: str | None = None,
+    kernel_initializer: str = "glorot_uniform",
+    name: str = "mlp",
+):
+    r"""A multilayer perceptron: ``Dense -> (Dropout) -> ... -> Dense(num_classes)``.
+
+    Layer :math:`l` computes :math:`a^{(l)} = \phi(a^{(l-1)} W^{(l)} + b^{(l)})`; dropout (rate
+    ``dropout``) follows every hidden layer; the output layer is
+    :math:`z = a^{(L-1)} W^{(L)} + b^{(L)}` (logits) or its softmax/sigmoid.
+
+    Args:
+        input_shape: number of input features, e.g. ``64`` (or a 1-tuple).
+        hidden_units: width of each hidden layer, e.g. ``(128, 64)``; ``()`` gives a linear /
+            logistic model.
+        num_classes: output units (10 for digits, 1 for a binary logit or a regression).
+        activation: hidden activation (any Keras name: ``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).
+        dropout: dropout rate after each hidden layer, in ``[0, 1)``.
+        output_activation: ``None`` (logits, default), ``"softmax"``, ``"sigmoid"`` or ``"linear"``.
+        kernel_initializer: Keras initializer name for the hidden layers.
+        name: model name.
+
+    Returns:
+        A built ``keras.Sequential`` mapping ``(batch, features)`` to ``(batch, num_classes)``.
+
+    Example:
+        >>> model = mlp(64, hidden_units=(32,), num_classes=10)
+        >>> model.count_params()  # 64*32 + 32 + 32*10 + 10
+        2410
+    """
+    import keras
+
+    shape = _shape(input_shape, rank=1)
+    hidden = _units("hidden_units", hidden_units)
+    dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+    layers = [keras.Input(shape=shape)]
+    for i, units in enumerate(hidden, start=1):
+        layers.append(
+            keras.layers.Dense(units, activation=activation, kernel_initializer=kernel_initializer, name=f"dense_{i}")
+        )
+        if dropout > 0 and i < len(hidden):
+            layers.append(keras.layers.Dropout(dropout))
+    return keras.Sequential(_head(layers, num_classes, dropout if hidden else 0.0, output_activation), name=name)
+
+
+def cnn(
+    input_shape: Sequence[int],
+    filters: int | Sequence[int] = (32, 64),
+    kernel_size: int = 3,
+    pool_size: int = 2,
+    dense_units: int | Sequence[int] = (64,),
+    num_classes: int = 10,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    output_activation: str | None = None,
+    name: str = "cnn",
+):
+    r"""A small convolutional network: ``[Conv2D -> MaxPool] x n -> Flatten -> Dense ... -> Dense``.
+
+    Each block computes :math:`a = \phi(x \star K + b)` with ``"same"`` padding, then halves the
+    height and width with max pooling (``pool_size``), so an 8×8 digit becomes 4×4 and then 2×2.
+
+    Args:
+        input_shape: ``(height, width, channels)`` (NHWC, e.g. ``(8, 8, 1)``).
+        filters: number of filters of each conv block.
+        kernel_size: square kernel side.
+        pool_size: square pooling window and stride; each block divides height and width by it.
+        dense_units: hidden ``Dense`` widths after ``Flatten``.
+        num_classes, activation, dropout, output_activation, name: as in :func:`mlp`
+            (dropout is applied after ``Flatten`` and after each hidden ``Dense``).
+
+    Returns:
+        A built ``keras.Sequential`` mapping ``(batch, h, w, c)`` to ``(batch, num_classes)``.
+
+    Example:
+        >>> cnn((8, 8, 1)).output_shape
+        (None, 10)
+    """
+    import keras
+
+    shape = _shape(input_shape, rank=3)
+    filters = _units("filters", filters)
+    kernel_size = check_int("kernel_size", kernel_size, minimum=1)
+    pool_size = check_int("pool_size", pool_size, minimum=1)
+    dense = _units("dense_units", dense_units)
+    dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+    if min(shape[:2]) < pool_size ** len(filters):
+        raise ValueError(
+            f"`input_shape` is too small for {len(filters)} pooling steps of size {pool_size}: "
+            f"height and width must be >= {pool_size ** len(filters)}. Received: input_shape={shape}"
+        )
+    layers = [keras.Input(shape=shape)]
+    for i, f in enumerate(filters, start=1):
+        layers.append(keras.layers.Conv2D(f, kernel_size, padding="same", activation=activation, name=f"conv_{i}"))
+        layers.append(keras.layers.MaxPooling2D(pool_size, name=f"pool_{i}"))  # (h, w) -> (h/p, w/p)
+    layers.append(keras.layers.Flatten())  # (h', w', f) -> (h' w' f,)
+    for i, units in enumerate(dense, start=1):
+        if dropout > 0:
+            layers.append(keras.layers.Dropout(dropout))
+        layers.append(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
+    return keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name)
+
+
+def rnn(
+    input_shape: Sequence[int],
+    units: int | Sequence[int] = 32,
+    cell: str = "lstm",
+    num_classes: int = 1,
+    dropout: float = 0.0,
+    output_activation: str | None = None,
+    name: str = "rnn",
+):
+    r"""A recurrent network for sequences: stacked ``SimpleRNN``/``LSTM``/``GRU`` -> ``Dense``.
+
+    The simple cell is :math:`h_t = \tanh(x_t W_x + h_{t-1} W_h + b)`; LSTM and GRU add gates that
+    keep gradients alive over long sequences. Every recurrent layer but the last returns the whole
+    sequence; the last returns :math:`h_T`, which the output layer maps to ``num_classes`` values.
+
+    Args:
+        input_shape: ``(timesteps, features)``; ``timesteps`` may not be ``None`` here.
+        units: hidden size of each recurrent layer, e.g. ``32`` or ``(64, 32)``.
+        cell: ``"simple"``, ``"lstm"`` or ``"gru"``.
+        num_classes: output units (1 for a regression or a binary logit).
+        dropout: dropout rate on :math:`h_T` before the output layer, in ``[0, 1)``.
+        output_activation, name: as in :func:`mlp`.
+
+    Returns:
+        A built ``keras.Sequential`` mapping ``(batch, timesteps, features)`` to
+        ``(batch, num_classes)``.
+
+    Example:
+        >>> rnn((20, 1), units=8, cell="simple").count_params()  # 1*8 + 8*8 + 8, then 8 + 1
+        89
+    """
+    import keras
+
+    shape = _shape(input_shape, rank=2)
+    units = _units("units", units)
+    check_one_of("cell", cell, ("simple", "lstm", "gru"))
+    dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+    layer_cls = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    layers = [keras.Input(shape=shape)]
+    for i, u in enumerate(units, start=1):
+        layers.append(layer_cls(u, return_sequences=i < len(units), name=f"{cell}_{i}"))
+    return keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name)
