@@ -61,7 +61,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         >>> float(sigmoid(0.0))
         0.5
     """
-    z = check_float_input("z", z)
+    return _sigmoid(check_float_input("z", z))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
@@ -73,7 +76,10 @@ def sigmoid_grad(z: np.ndarray) -> np.ndarray:
         >>> float(sigmoid_grad(0.0))
         0.25
     """
-    z = check_float_input("z", z)
+    return _sigmoid_grad(check_float_input("z", z))
+
+
+def _sigmoid_grad(z: np.ndarray) -> np.ndarray:
     # Same value as a * (1 - a), but without the cancellation in 1 - a when a is close to 1:
     # with e = exp(-|z|), sigma'(z) = e / (1 + e)^2 (the derivative is even in z).
     e = np.exp(-np.abs(z))
@@ -97,7 +103,10 @@ def tanh_grad(z: np.ndarray) -> np.ndarray:
         >>> float(tanh_grad(0.0))
         1.0
     """
-    z = check_float_input("z", z)
+    return _tanh_grad(check_float_input("z", z))
+
+
+def _tanh_grad(z: np.ndarray) -> np.ndarray:
     # 1 - tanh(z)^2 = sech(z)^2 = 4 e / (1 + e)^2 with e = exp(-2|z|): no cancellation, no overflow.
     e = np.exp(-2 * np.abs(z))
     return (4 * e / ((1 + e) * (1 + e))).astype(z.dtype, copy=False)
@@ -110,7 +119,10 @@ def relu(z: np.ndarray) -> np.ndarray:
         >>> relu(np.array([-2.0, 0.0, 3.0]))
         array([0., 0., 3.])
     """
-    z = check_float_input("z", z)
+    return _relu(check_float_input("z", z))
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0).astype(z.dtype, copy=False)
 
 
@@ -121,7 +133,10 @@ def relu_grad(z: np.ndarray) -> np.ndarray:
         >>> relu_grad(np.array([-2.0, 0.0, 3.0]))
         array([0., 0., 1.])
     """
-    z = check_float_input("z", z)
+    return _relu_grad(check_float_input("z", z))
+
+
+def _relu_grad(z: np.ndarray) -> np.ndarray:
     return (z > 0).astype(z.dtype)
 
 
@@ -203,7 +218,10 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
         array([0.5, 0.5])
     """
     z = check_min_rank("z", check_float_input("z", z), 1, "(softmax needs a class axis)")
-    axis = _check_axis(z, axis)
+    return _softmax(z, _check_axis(z, axis))
+
+
+def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(z - z.max(axis=axis, keepdims=True))  # every exponent <= 0
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -220,7 +238,10 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
         array([     0., -10000.])
     """
     z = check_min_rank("z", check_float_input("z", z), 1, "(softmax needs a class axis)")
-    axis = _check_axis(z, axis)
+    return _log_softmax(z, _check_axis(z, axis))
+
+
+def _log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -231,6 +252,17 @@ ACTIVATIONS: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray
     "sigmoid": (sigmoid, sigmoid_grad),
     "tanh": (tanh, tanh_grad),
     "relu": (relu, relu_grad),
+    "leaky_relu": (leaky_relu, leaky_relu_grad),
+    "elu": (elu, elu_grad),
+}
+
+# Unchecked kernels for callers that validated their inputs once (numpy_net, rnn inner loops):
+# name -> (f, f_grad) on float arrays, default parameters.
+_KERNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+    "linear": (lambda z: z, np.ones_like),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
+    "tanh": (np.tanh, _tanh_grad),
+    "relu": (_relu, _relu_grad),
     "leaky_relu": (leaky_relu, leaky_relu_grad),
     "elu": (elu, elu_grad),
 }
