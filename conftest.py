@@ -21,3 +21,4 @@ settings.register_profile(
 )
 settings.register_profile("explore", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+pytest_plugins = ["tests._timing_plugin"]  # per-notebook durations -> _build/test-timings.json (Reproducibility page)

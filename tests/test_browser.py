@@ -29,7 +29,7 @@ import urllib.request
 import pytest
 
 from _browser_support import (
-    HTML, SCREENSHOTS, BookServer, build_book, build_is_stale, find_browser, html_pages, start_chromium,
+    BUILD_STAMP, HTML, SCREENSHOTS, BookServer, build_book, build_is_stale, find_browser, html_pages, start_chromium,
 )
 
 pytestmark = pytest.mark.browser
@@ -102,10 +102,10 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def site():
-    why = build_is_stale()
-    if why:
+    if build_is_stale():
+        before = BUILD_STAMP.stat().st_mtime if BUILD_STAMP.exists() else 0.0
         build_book()
-        assert build_is_stale() is None, "the build did not refresh _build/html"
+        assert BUILD_STAMP.exists() and BUILD_STAMP.stat().st_mtime > before, "the build did not refresh _build/html"
     with BookServer(HTML) as server:
         yield server
 

@@ -1,0 +1,77 @@
+"""The Reproducibility page: the timing plugin's bookkeeping and the page generator."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nnlib import reproducibility as repro_page
+from tests._timing_plugin import merge, summarize
+
+RECORDS = [
+    ("chapters/a/01_x.ipynb::Cell 0", "setup", "passed", 2.0),   # kernel start
+    ("chapters/a/01_x.ipynb::Cell 0", "call", "passed", 0.5),
+    ("chapters/a/01_x.ipynb::Cell 0", "teardown", "passed", 0.0),
+    ("chapters/a/01_x.ipynb::Cell 1", "setup", "passed", 0.0),
+    ("chapters/a/01_x.ipynb::Cell 1", "call", "failed", 0.25),
+    ("tests/test_y.py::test_one", "setup", "skipped", 0.125),
+]
+
+
+def test_summarize_adds_every_phase_per_file():
+    files = summarize(RECORDS)
+    assert files["chapters/a/01_x.ipynb"] == {"seconds": 2.75, "tests": 2, "outcome": "failed"}
+    assert files["tests/test_y.py"] == {"seconds": 0.12, "tests": 1, "outcome": "skipped"}
+
+
+def test_merge_keeps_files_that_were_not_run():
+    old = {"notebooks": {"chapters/b/02.ipynb": {"seconds": 9.0, "tests": 3, "outcome": "passed"}},
+           "test_files": {"tests/test_y.py": {"seconds": 5.0, "tests": 4, "outcome": "passed"}}}
+    run = {"finished": "2026-01-02 03:04:05 +0000"}
+    new = merge(old, summarize(RECORDS), run)
+    assert list(new["notebooks"]) == ["chapters/a/01_x.ipynb", "chapters/b/02.ipynb"]
+    assert new["notebooks"]["chapters/b/02.ipynb"]["seconds"] == 9.0
+    assert new["test_files"]["tests/test_y.py"]["tests"] == 1  # replaced by this run
+    assert new["notebooks"]["chapters/a/01_x.ipynb"]["recorded"] == run["finished"]
+    assert new["last_run"] is run
+
+
+def test_load_timings_names_the_command_when_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"run `bash scripts/test.sh` first\. Received: path="):
+        repro_page.load_timings(tmp_path / "none.json")
+
+
+def test_render_tables(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - chapters:\n    - file: chapters/a/01_x\n", encoding="utf-8")
+    nb = tmp_path / "chapters" / "a" / "01_x.ipynb"
+    nb.parent.mkdir(parents=True)
+    nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": ["# 1.1 Title X\n", "text"]}]}),
+                  encoding="utf-8")
+    (tmp_path / "package-lock.json").write_text(
+        json.dumps({"packages": {"node_modules/mathjax": {"version": "3.2.2"}}}), encoding="utf-8")
+    timings = {
+        "notebooks": {
+            "chapters/a/01_x.ipynb": {"seconds": 2.75, "tests": 2, "outcome": "passed", "recorded": "2026-01-02 x"},
+            "chapters/a/gone.ipynb": {"seconds": 1.0, "tests": 1, "outcome": "passed"},
+        },
+        "test_files": {"tests/test_y.py": {"seconds": 0.5, "tests": 4, "outcome": "passed"}},
+        "last_run": {"finished": "2026-01-02 03:04:05", "tests": 7, "files": 3, "wall_seconds": 3.0,
+                     "workers": 2, "exit_status": 0},
+    }
+    page = tmp_path / "chapters" / "07_appendix" / "reproducibility.md"
+    text = repro_page.render(timings, {"cpu": "Test CPU", "op_determinism": "False"}, {"numpy": "9.9"},
+                             root=tmp_path, page=page)
+    assert text.startswith("# Reproducibility\n")
+    assert "| [1.1 Title X](../a/01_x.ipynb) | 2 | 2.8 | passed | 2026-01-02 |" in text
+    assert "| `chapters/a/gone.ipynb` | 1 | 1.0 | passed |  |" in text  # not in the toc: no link
+    assert "| **total** | 3 | **3.8** | | |" in text
+    assert "| `tests/test_y.py` | 4 | 0.5 | passed |" in text
+    assert "| numpy | 9.9 |" in text and "| MathJax (npm, bundled into the HTML) | 3.2.2 |" in text
+    assert "| cpu | Test CPU |" in text and "op_determinism" not in text
+    assert "7 tests in 3 files, 3.0 s wall-clock with 2 worker(s), exit status 0" in text
+
+
+def test_package_versions_skips_missing():
+    versions = repro_page.package_versions(("pytest", "no-such-distribution-xyz"))
+    assert list(versions) == ["pytest"] and versions["pytest"][0].isdigit()
