@@ -107,8 +107,7 @@ def _notebook_title(path: Path) -> str | None:
     return None
 
 
-def render(timings: dict, environment: dict, versions: dict[str, str], *, root: Path = ROOT,
-           page: Path = PAGE) -> str:
+def render(timings: dict, environment: dict, versions: dict[str, str], *, root: Path = ROOT) -> str:
     """The page's MyST Markdown.
 
     Args:
@@ -116,10 +115,9 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         environment: :func:`nnlib.repro.environment_report` (or any ``dict`` of strings).
         versions: :func:`package_versions`.
         root: the repository root (for ``_toc.yml`` and the notebooks' titles).
-        page: where the page will be written (links to notebooks are relative to it).
-
+    
     Returns:
-        Markdown text. Notebooks listed in ``_toc.yml`` are linked, others shown as paths.
+        Markdown text. Notebooks listed in ``_toc.yml`` show their title above their path.
     """
     run = timings.get("last_run", {})
     notebooks = timings.get("notebooks", {})
@@ -159,12 +157,9 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
     for path, entry in notebooks.items():
         source = root / path
         doc = path[: -len(".ipynb")]
-        title = _notebook_title(source) if source.exists() else None
-        if title and doc in in_toc:
-            rel = os.path.relpath(source, page.parent).replace(os.sep, "/")
-            name = f"[{title}]({rel})"
-        else:
-            name = f"`{path}`"
+        title = _notebook_title(source) if source.exists() and doc in in_toc else None
+        # No links: a renamed notebook must not break the build of this committed page.
+        name = f"{title}<br>`{path}`" if title else f"`{path}`"
         total += entry["seconds"]
         lines.append(f"| {name} | {entry['tests']} | {entry['seconds']:.1f} | {entry['outcome']} | "
                      f"{entry.get('recorded', '')[:10]} |")
@@ -211,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     from nnlib.repro import environment_report
 
     output = Path(args.output).resolve()
-    text = render(load_timings(args.timings), environment_report(), package_versions(), page=output)
+    text = render(load_timings(args.timings), environment_report(), package_versions())
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     sys.stdout.write(f"wrote {output}\n")

@@ -12,13 +12,15 @@ page shows after its scripts ran. The tests below then check, for every page:
 * exercise solutions (cells tagged ``hide-input``) render as a closed toggle;
 * the search page finds results for "gradient".
 
-Screenshots of a few key pages go to ``_build/screenshots/``. The book is (re)built first with
+Screenshots of a few key pages, and the crawl's page count and time (``crawl.json``), go to
+``_build/screenshots/``. The book is (re)built first with
 ``scripts/build_book.sh`` when ``_build/html`` is missing or older than a source file. Without
 Chromium the module is skipped, unless ``BOOK_BROWSER_REQUIRED=1`` (set by ``.ci/run``) makes that
 a failure.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -128,6 +130,10 @@ def crawl(browser, site):
         reports[page] = report
     reports_time = time.perf_counter() - start
     assert reports, "the build has no HTML pages"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "crawl.json").write_text(json.dumps(
+        {"pages": len(reports), "crawl_seconds": round(reports_time, 1),
+         "math_containers": {p: r.get("containers", 0) for p, r in reports.items()}}, indent=1), encoding="utf-8")
     return {"pages": reports, "seconds": reports_time, "base": site.base}
 
 
@@ -192,6 +198,10 @@ def test_exercise_solutions_are_toggles(crawl):
         return [c for c in r["hideInput"] if not c["toggle"] or c["open"] or c["codeVisible"]]
     bad = failures(crawl, describe)
     assert not bad, f"hide-input cells not rendered as a closed toggle: {bad}"
+    tagged = sum(src.read_text(encoding="utf-8").count('"hide-input"')
+                 for src in (HTML / "_sources").rglob("*.ipynb"))
+    seen = sum(len(r["hideInput"]) for r in crawl["pages"].values())
+    assert seen >= tagged, f"{tagged} hide-input cells in the notebooks, {seen} found in the pages"
 
 
 def _fetch(url: str) -> tuple[int, str]:

@@ -59,12 +59,11 @@ def test_render_tables(tmp_path):
         "last_run": {"finished": "2026-01-02 03:04:05", "tests": 7, "files": 3, "wall_seconds": 3.0,
                      "workers": 2, "exit_status": 0},
     }
-    page = tmp_path / "chapters" / "07_appendix" / "reproducibility.md"
     text = repro_page.render(timings, {"cpu": "Test CPU", "op_determinism": "False"}, {"numpy": "9.9"},
-                             root=tmp_path, page=page)
+                             root=tmp_path)
     assert text.startswith("# Reproducibility\n")
-    assert "| [1.1 Title X](../a/01_x.ipynb) | 2 | 2.8 | passed | 2026-01-02 |" in text
-    assert "| `chapters/a/gone.ipynb` | 1 | 1.0 | passed |  |" in text  # not in the toc: no link
+    assert "| 1.1 Title X<br>`chapters/a/01_x.ipynb` | 2 | 2.8 | passed | 2026-01-02 |" in text
+    assert "| `chapters/a/gone.ipynb` | 1 | 1.0 | passed |  |" in text  # not in the toc: path only
     assert "| **total** | 3 | **3.8** | | |" in text
     assert "| `tests/test_y.py` | 4 | 0.5 | passed |" in text
     assert "| numpy | 9.9 |" in text and "| MathJax (npm, bundled into the HTML) | 3.2.2 |" in text
