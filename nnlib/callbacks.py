@@ -1,0 +1,205 @@
+r"""Callbacks for :class:`nnlib.training.Trainer` (and, where it makes sense, ``keras.Model.fit``).
+
+Serves part 3 (early stopping, exploding gradients) and part 4 (the custom training loop with
+callbacks, checkpoint/resume). All are ``keras.callbacks.Callback`` subclasses using Keras's hook
+names (``on_train_begin``, ``on_epoch_end``, ...), so the same object works in both loops:
+
+==========================  =========================  =========================================
+callback                    with ``Trainer``            with ``keras.Model.fit``
+==========================  =========================  =========================================
+:class:`ProgressBar`        yes                        yes
+:data:`EarlyStopping`       yes (Keras's own class)    yes
+:class:`ResumableCheckpoint`  saves and resumes        saves and restores weights; pass
+                                                       ``initial_epoch=cb.initial_epoch`` yourself
+:class:`DivergenceGuard`    yes (exact step)           yes (snapshots weights every batch: slower)
+==========================  =========================  =========================================
+
+``EarlyStopping`` *is* ``keras.callbacks.EarlyStopping``: it only needs ``logs``,
+``model.get_weights/set_weights`` and ``model.stop_training``, all of which the Trainer provides
+(tested in ``tests/test_callbacks.py``), so we reuse it instead of copying it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any
+
+import keras
+import numpy as np
+
+from nnlib._validation import check_int, check_type
+
+__all__ = ["ProgressBar", "EarlyStopping", "ResumableCheckpoint", "DivergenceGuard"]
+
+EarlyStopping = keras.callbacks.EarlyStopping
+"""Keras's ``EarlyStopping`` (``monitor="val_loss"``, ``patience``, ``restore_best_weights``):
+stop when the monitored value has not improved for ``patience`` epochs."""
+
+
+class ProgressBar(keras.callbacks.Callback):
+    r"""A ``tqdm`` progress bar over epochs, showing the latest logs rounded to 4 digits.
+
+    The Trainer runs each epoch's batches inside one ``tf.function``, so the bar advances once
+    per epoch. ``verbose=0`` makes it silent (nothing is created or printed).
+
+    Args:
+        verbose: ``0`` silent, ``1`` show the bar.
+        file: stream to write to (default ``sys.stderr``).
+    """
+
+    def __init__(self, verbose: int = 1, file: Any = None) -> None:
+        super().__init__()
+        self.verbose = check_int("verbose", verbose, minimum=0)
+        self.file = file
+        self.bar = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.verbose and self.bar is None:
+            from tqdm.auto import tqdm
+
+            total = self.params.get("epochs") if self.params else None
+            self.bar = tqdm(total=total, initial=epoch, unit="epoch", file=self.file or sys.stderr)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.bar is not None:
+            shown = {k: f"{v:.4g}" for k, v in (logs or {}).items() if not k.startswith("grad_norm/")}
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+
+    def write(self, message: str) -> None:
+        """Print ``message`` above the bar (only when ``verbose``)."""
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            tqdm.write(message, file=self.file or sys.stderr)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    r"""Save the whole training state every ``every_n_epochs``; a rerun resumes exactly.
+
+    A checkpoint (``tf.train.CheckpointManager``, newest ``max_to_keep`` kept) holds
+
+    * every model variable (weights, batch-norm statistics and the dropout layers' RNG state),
+    * every optimizer variable (step count, learning rate, moments),
+    * the number of finished epochs, which also fixes the **data order**: the Trainer replays
+      that many passes of the (seeded, reshuffled-every-pass) dataset before it continues, so the
+      resumed run sees the same batches as an uninterrupted one.
+
+    On ``on_train_begin`` the latest checkpoint in ``directory`` (if any) is restored and
+    :class:`~nnlib.training.Trainer` continues at epoch :attr:`initial_epoch`. A process killed
+    at any moment leaves the previous checkpoint readable: TensorFlow writes the data files under
+    a temporary name and replaces the ``checkpoint`` index file atomically.
+
+    Args:
+        directory: folder of the checkpoints (created if missing).
+        max_to_keep: how many recent checkpoints to keep, ``>= 1``.
+        every_n_epochs: save after every ``n``-th epoch, ``>= 1``.
+
+    Attributes:
+        initial_epoch: the epoch training resumed at (``0`` for a fresh start).
+        restored_from: path of the restored checkpoint, or ``None``.
+    """
+
+    def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3, every_n_epochs: int = 1) -> None:
+        super().__init__()
+        check_type("directory", directory, (str, os.PathLike), "a path")
+        self.directory = os.fspath(directory)
+        self.max_to_keep = check_int("max_to_keep", max_to_keep, minimum=1)
+        self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
+        self._trainer = None
+        self.initial_epoch = 0
+        self.restored_from = None
+
+    def set_trainer(self, trainer: Any) -> None:
+        """Called by the Trainer: checkpoint its optimizer and let it resume."""
+        self._trainer = trainer
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        optimizer = self._trainer.optimizer if self._trainer is not None else self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.checkpoint = tf.train.Checkpoint(
+            model=list(self.model.variables), optimizer=list(optimizer.variables), epoch=self._epoch
+        )
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, self.max_to_keep)
+        self.initial_epoch, self.restored_from = 0, None
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_consumed()
+            self.initial_epoch = int(self._epoch.numpy())
+            self.restored_from = self.manager.latest_checkpoint
+            if self._trainer is not None:
+                self._trainer.initial_epoch = max(self._trainer.initial_epoch, self.initial_epoch)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch.assign(epoch + 1)
+        if (epoch + 1) % self.every_n_epochs == 0:
+            self.manager.save(checkpoint_number=epoch + 1)
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    r"""Stop at the first non-finite loss and put back the last finite weights.
+
+    With a too-large learning rate the loss grows, overflows to ``inf`` and the next update turns
+    every weight into ``NaN``. At the first step :math:`s` whose loss
+    :math:`\mathcal L(\theta_s)` is NaN or :math:`\pm\infty`, the guard restores
+    :math:`\theta_s` — the weights before that step's update, the last ones training produced
+    that are all finite — stops training, records where and why, and emits a ``RuntimeWarning``.
+
+    With the Trainer the check runs inside the compiled epoch (no per-step Python); with
+    ``keras.Model.fit`` the guard copies the weights before every batch (slower).
+
+    Attributes:
+        stopped: whether training diverged.
+        epoch, step: 0-based epoch and global optimizer step of the first non-finite loss.
+        loss: that loss value.
+        reason: a sentence saying what happened.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.stopped, self.epoch, self.step, self.loss, self.reason = False, None, None, None, None
+        self._seen, self._epoch, self._snapshot = 0, 0, None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._reset()
+
+    def on_divergence(self, epoch: int, step: int, loss: float, last_good_weights: list) -> None:
+        """Called by the Trainer after an epoch in which a loss was non-finite."""
+        self.model.set_weights(last_good_weights)
+        self._stop(epoch, step, loss)
+
+    def _stop(self, epoch: int, step: int, loss: float) -> None:
+        self.stopped, self.epoch, self.step, self.loss = True, epoch, step, loss
+        self.model.stop_training = True
+        self.reason = (
+            f"Training diverged: the loss became {loss} at step {step} (epoch {epoch}); "
+            f"restored the weights from before that step and stopped. Try a smaller learning rate."
+        )
+        warnings.warn(self.reason, RuntimeWarning, stacklevel=2)
+
+    # keras.Model.fit path: per-batch hooks ---------------------------------------------------
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._snapshot = self.model.get_weights()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if not self.stopped and loss is not None and not np.all(np.isfinite(np.asarray(loss, dtype=float))):
+            self.model.set_weights(self._snapshot)
+            self._stop(self._epoch, self._seen, float(np.asarray(loss)))
+        self._seen += 1
