@@ -1,0 +1,247 @@
+r"""A multilayer perceptron from scratch in NumPy: forward pass, backpropagation, mini-batch training.
+
+Serves chapter 3 (forward propagation, backpropagation derived and implemented, checked by finite
+differences and by ``GradientTape``) and chapter 4 (the NumPy network vs Keras).
+
+Notation (the book's): layer :math:`l = 1..L` has weights :math:`W^l` of shape ``(in, out)`` (like a
+Keras ``Dense`` kernel, so ``x @ W``) and bias :math:`b^l`;
+
+.. math::
+    z^l = a^{l-1} W^l + b^l, \qquad a^l = f(z^l), \qquad a^0 = X, \qquad a^L = \mathrm{softmax}(z^L).
+
+Backpropagation for the mean cross-entropy :math:`L = -\frac1n\sum_i \log a^L_{i,y_i}`:
+
+.. math::
+    \delta^L = \frac{1}{n}(a^L - Y), \qquad
+    \frac{\partial L}{\partial W^l} = (a^{l-1})^\top \delta^l, \qquad
+    \frac{\partial L}{\partial b^l} = \textstyle\sum_i \delta^l_i, \qquad
+    \delta^{l-1} = (\delta^l\, {W^l}^\top) \odot f'(z^{l-1}).
+
+Everything is vectorized over the batch (no Python loop over samples).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from nnlib import initializers
+from nnlib._validation import (
+    check_float_input,
+    check_in_range,
+    check_int,
+    check_labels,
+    check_one_of,
+    check_same_length,
+    check_type,
+)
+from nnlib.activations import ACTIVATIONS, _KERNELS, _log_softmax, _softmax
+from nnlib.optimizers import SGD, Optimizer
+from nnlib.regularizers import dropout as dropout_fn
+
+__all__ = ["MLP"]
+
+
+class MLP:
+    r"""Fully connected classifier: hidden layers with activation ``f``, a softmax output.
+
+    Args:
+        layer_sizes: ``[n_inputs, hidden_1, ..., n_classes]`` (at least two entries).
+        activation: hidden activation, a key of :data:`nnlib.activations.ACTIVATIONS`
+            (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).
+        output: the output layer; ``"softmax"`` (with mean cross-entropy loss).
+        seed: seeds the weights (Glorot uniform, zero biases: Keras's ``Dense`` defaults), the
+            dropout masks and the shuffling in :meth:`fit`.
+        dropout: rate in [0, 1) of inverted dropout after every hidden layer (training only).
+        l2: factor :math:`\lambda \ge 0` of the penalty :math:`\lambda\sum_l \lVert W^l\rVert^2` added
+            to the loss (Keras's ``kernel_regularizer=L2(l2)``; biases are not penalized).
+        dtype: ``"float64"`` (for gradient checks) or ``"float32"``.
+
+    Attributes:
+        params: ``[W1, b1, W2, b2, ...]``, the arrays the optimizer updates in place.
+
+    Example:
+        >>> net = MLP([4, 8, 3], seed=0)
+        >>> net.forward(np.zeros((2, 4))).shape
+        (2, 3)
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu",
+                 output: str = "softmax", seed: int = 0, dropout: float = 0.0, l2: float = 0.0,
+                 dtype: str = "float64") -> None:
+        check_type("layer_sizes", layer_sizes, (list, tuple), "a list of layer widths")
+        if len(layer_sizes) < 2:
+            raise ValueError(
+                "`layer_sizes` must have at least 2 entries (inputs and classes). "
+                f"Received: layer_sizes={list(layer_sizes)}"
+            )
+        self.layer_sizes = [check_int("layer_sizes", n, minimum=1) for n in layer_sizes]
+        self.activation = check_one_of("activation", activation, list(ACTIVATIONS))
+        self.output = check_one_of("output", output, ["softmax"])
+        self.seed = check_int("seed", seed, minimum=0)
+        self.dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+        self.l2 = check_in_range("l2", l2, 0.0, float("inf"))
+        self.dtype = check_one_of("dtype", dtype, ["float32", "float64"])
+        self.f, self.f_grad = _KERNELS[self.activation]  # inputs are validated once, up front
+        self.rng = np.random.default_rng(self.seed)
+        self.params: list[np.ndarray] = []
+        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            self.params.append(initializers.glorot_uniform((n_in, n_out), self.rng, self.dtype))
+            self.params.append(initializers.zeros((n_out,), dtype=self.dtype))
+
+    @property
+    def num_layers(self) -> int:
+        """Number of weight layers :math:`L`."""
+        return len(self.params) // 2
+
+    # ------------------------------------------------------------------ forward
+    def _check_x(self, X) -> np.ndarray:
+        X = check_float_input("X", X, rank=2, meaning="(batch, features)")
+        if X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(
+                f"`X` must have {self.layer_sizes[0]} features (layer_sizes[0]). "
+                f"Received: X.shape={X.shape}"
+            )
+        return X.astype(self.dtype, copy=False)
+
+    def _forward(self, X: np.ndarray, training: bool):
+        """Return ``zs`` (pre-activations), ``activations`` (a^0 = X, ..., a^L) and dropout masks."""
+        zs, activations, masks = [], [X], []
+        a = X
+        for l in range(self.num_layers):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            z = a @ W + b  # (batch, in) @ (in, out) -> (batch, out)
+            zs.append(z)
+            if l < self.num_layers - 1:
+                a = self.f(z)
+                if training and self.dropout > 0:
+                    a, mask = dropout_fn(a, self.dropout, self.rng)
+                    masks.append(mask)
+                else:
+                    masks.append(None)
+            else:
+                a = _softmax(z)  # (batch, classes), rows sum to 1
+            activations.append(a)
+        return zs, activations, masks
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities :math:`a^L`, shape ``(batch, classes)`` (inference: no dropout)."""
+        return self._forward(self._check_x(X), training=False)[1][-1]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted class labels, shape ``(batch,)``."""
+        return np.argmax(self.forward(X), axis=1)
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of correctly classified samples."""
+        X = self._check_x(X)
+        y = check_labels("y", y, self.layer_sizes[-1])
+        check_same_length("X", X, "y", y)
+        return float(np.mean(self.predict(X) == y))
+
+    # ------------------------------------------------------------------ backward
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray,
+                       training: bool = False) -> tuple[float, list[np.ndarray]]:
+        r"""Mean cross-entropy (+ L2 penalty) and its gradients by backpropagation.
+
+        Args:
+            X: inputs, shape ``(batch, layer_sizes[0])``.
+            y: integer labels in ``[0, classes)``, shape ``(batch,)``.
+            training: apply dropout (``fit`` passes ``True``; gradient checks use ``False``).
+
+        Returns:
+            ``(loss, grads)`` with ``grads`` in the order of :attr:`params`.
+        """
+        X = self._check_x(X)
+        y = check_labels("y", y, self.layer_sizes[-1])
+        check_same_length("X", X, "y", y)
+        if y.ndim != 1:
+            raise ValueError(f"`y` must have shape (batch,). Received: y.shape={y.shape}")
+        loss, grads, _ = self._backprop(X, y, training)
+        return loss, grads
+
+    def _backprop(self, X, y, training):
+        n = X.shape[0]
+        zs, activations, masks = self._forward(X, training)
+        log_p = _log_softmax(zs[-1])  # stable: no log(0) even for huge logits
+        loss = -float(np.mean(log_p[np.arange(n), y]))
+        if self.l2:
+            loss += self.l2 * sum(float(np.sum(W * W)) for W in self.params[0::2])
+        Y = np.zeros_like(activations[-1])
+        Y[np.arange(n), y] = 1  # one-hot, (batch, classes)
+        delta = (activations[-1] - Y) / n  # dL/dz^L for softmax + mean cross-entropy
+        grads: list[np.ndarray] = [None] * len(self.params)  # type: ignore[list-item]
+        for l in reversed(range(self.num_layers)):
+            W = self.params[2 * l]
+            grads[2 * l] = activations[l].T @ delta  # (in, batch) @ (batch, out) -> (in, out)
+            grads[2 * l + 1] = delta.sum(axis=0)
+            if self.l2:
+                grads[2 * l] = grads[2 * l] + 2 * self.l2 * W
+            if l > 0:
+                delta = delta @ W.T  # (batch, out) @ (out, in) -> (batch, in) = dL/da^{l}
+                if masks[l - 1] is not None:
+                    delta = delta * masks[l - 1]
+                delta = delta * self.f_grad(zs[l - 1])  # dL/dz^{l}
+        return loss, grads, activations[-1]
+
+    # ------------------------------------------------------------------ training
+    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 32,
+            optimizer: Optimizer | None = None, validation_data: tuple | None = None,
+            shuffle: bool = True,
+            callback: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, list[float]]:
+        """Mini-batch training, like ``keras.Model.fit``.
+
+        Each epoch shuffles the samples (seeded by ``seed``), then for each batch computes
+        gradients by :meth:`loss_and_grads` (with dropout) and lets ``optimizer`` update
+        :attr:`params` in place.
+
+        Args:
+            x, y: training inputs ``(n, features)`` and integer labels ``(n,)``.
+            epochs: passes over the data.
+            batch_size: samples per update (the last batch may be smaller).
+            optimizer: any :mod:`nnlib.optimizers` optimizer (default ``SGD(0.01)``, as Keras's
+                ``"sgd"``). Its state persists across calls.
+            validation_data: optional ``(x_val, y_val)`` evaluated after each epoch.
+            shuffle: reshuffle the training set every epoch.
+            callback: optional ``callback(epoch, logs)`` called after each epoch (progress output
+                belongs there, not in the library).
+
+        Returns:
+            History dict of per-epoch lists: ``"loss"``, ``"accuracy"`` (running averages over the
+            epoch's batches, as Keras reports them) and ``"val_loss"``, ``"val_accuracy"``.
+        """
+        x = self._check_x(x)
+        y = check_labels("y", y, self.layer_sizes[-1])
+        check_same_length("x", x, "y", y)
+        epochs = check_int("epochs", epochs, minimum=1)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        check_type("shuffle", shuffle, bool, "a bool")
+        if optimizer is None:
+            optimizer = SGD(learning_rate=0.01)
+        check_type("optimizer", optimizer, Optimizer, "an nnlib.optimizers optimizer")
+        if validation_data is not None:
+            check_type("validation_data", validation_data, (tuple, list), "a tuple (x_val, y_val)")
+            x_val, y_val = self._check_x(validation_data[0]), validation_data[1]
+        history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+        if validation_data is not None:
+            history.update(val_loss=[], val_accuracy=[])
+        n = len(x)
+        for epoch in range(epochs):
+            order = self.rng.permutation(n) if shuffle else np.arange(n)
+            total_loss, total_correct = 0.0, 0
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                xb, yb = x[idx], y[idx]
+                loss, grads, probs = self._backprop(xb, yb, training=True)  # 1. forward + backward
+                optimizer.apply_gradients(zip(grads, self.params))  # 2. update params in place
+                total_loss += loss * len(idx)  # 3. running statistics
+                total_correct += int(np.sum(np.argmax(probs, axis=1) == yb))
+            history["loss"].append(total_loss / n)
+            history["accuracy"].append(total_correct / n)
+            if validation_data is not None:
+                val_loss, _ = self.loss_and_grads(x_val, y_val)
+                history["val_loss"].append(val_loss)
+                history["val_accuracy"].append(self.accuracy(x_val, y_val))
+            if callback is not None:
+                callback(epoch, {k: v[-1] for k, v in history.items()})
+        return history

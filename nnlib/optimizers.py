@@ -1,0 +1,322 @@
+r"""Gradient-descent optimizers in NumPy, with the update rules of ``keras.optimizers``.
+
+Serves chapter 3 (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam, AdamW; trajectories on a loss
+surface) and :mod:`nnlib.numpy_net`.
+
+Usage mirrors Keras::
+
+    opt = Adam(learning_rate=1e-3)
+    opt.apply_gradients(zip(grads, params))   # updates the NumPy arrays in `params` IN PLACE
+
+Each optimizer keeps **explicit state**: ``opt.iterations`` (the number of updates done, Keras's
+``optimizer.iterations``) and, per parameter array, a small dict of slot arrays
+(``opt.get_state(w)``, e.g. ``{"m": ..., "v": ...}`` for Adam). ``learning_rate`` is a float or a
+schedule (any callable ``step -> float``, e.g. :mod:`nnlib.schedules`) evaluated at
+``step = opt.iterations``.
+
+The docstrings give the textbook rule and say where Keras's differs; the code follows Keras, so a
+trajectory equals the Keras optimizer's on the same gradients (``tests/test_optimizers.py``; in
+float32 to the last bit, since every scalar is rounded to the parameter's dtype as Keras does).
+Common to all (Keras's ``weight_decay``): if set, :math:`w \leftarrow w - \eta\lambda w` is applied
+**before** the update (decoupled weight decay). Symbols: :math:`g` gradient, :math:`\eta` learning
+rate, :math:`t` = ``iterations + 1``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from nnlib._validation import check_finite, check_in_range, check_positive, check_type
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
+
+LearningRate = float | Callable[[int], float]
+
+
+def _nonneg(name: str, value: float) -> float:
+    return check_in_range(name, value, 0.0, float("inf"))
+
+
+def _unit(name: str, value: float) -> float:
+    """A decay/momentum coefficient in [0, 1)."""
+    return check_in_range(name, value, 0.0, 1.0, high_inclusive=False)
+
+
+class Optimizer:
+    """Base class: learning rate (float or schedule), weight decay, per-parameter state.
+
+    Subclasses define ``_init_state(w) -> dict`` and ``_update(g, w, state, lr)``, which changes
+    ``w`` in place; ``lr`` arrives as a scalar of ``w``'s dtype.
+    """
+
+    def __init__(self, learning_rate: LearningRate, weight_decay: float | None = None) -> None:
+        if callable(learning_rate):
+            self.learning_rate: LearningRate = learning_rate
+        else:
+            self.learning_rate = check_positive("learning_rate", learning_rate)
+        self.weight_decay = None if weight_decay is None else _nonneg("weight_decay", weight_decay)
+        self.iterations = 0
+        self._slots: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+
+    # ---- state
+    def get_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """The slot arrays kept for ``param`` (created with zeros/initial values on first use)."""
+        key = id(param)
+        if key not in self._slots:  # keep a reference to param so its id cannot be reused
+            self._slots[key] = (param, self._init_state(param))
+        return self._slots[key][1]
+
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {}
+
+    def current_learning_rate(self) -> float:
+        """:math:`\\eta` for the next update: the float, or ``schedule(iterations)``."""
+        if not callable(self.learning_rate):
+            return self.learning_rate
+        lr = self.learning_rate(self.iterations)
+        if not (np.isfinite(lr) and lr >= 0):
+            raise ValueError(
+                "`learning_rate` schedule must return a finite number >= 0. "
+                f"Received: learning_rate({self.iterations})={lr}"
+            )
+        return float(lr)
+
+    # ---- the update
+    def apply_gradients(self, grads_and_params: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Apply one update to every ``(gradient, parameter)`` pair, in place; then
+        ``iterations += 1``.
+
+        Args:
+            grads_and_params: pairs ``(g, w)``; ``w`` a float32/float64 NumPy array (updated in
+                place), ``g`` an array of the same shape.
+        """
+        pairs = list(grads_and_params)
+        checked = []
+        for i, pair in enumerate(pairs):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(
+                    "`grads_and_params` must be an iterable of (gradient, parameter) pairs, "
+                    f"e.g. zip(grads, params). Received: element {i} = {pair!r:.80}"
+                )
+            g, w = pair
+            if not (isinstance(w, np.ndarray) and w.dtype in (np.float32, np.float64)):
+                raise TypeError(
+                    "Each parameter must be a float32/float64 NumPy array (updated in place). "
+                    f"Received: parameter {i} of type {type(w).__name__}"
+                    + (f" with dtype={w.dtype}" if isinstance(w, np.ndarray) else "")
+                )
+            g = np.asarray(g)
+            if g.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"Each gradient must be an array of numbers. Received: gradient {i} with "
+                    f"dtype={g.dtype}"
+                )
+            if g.shape != w.shape:
+                raise ValueError(
+                    f"Each gradient must have its parameter's shape. Received: gradient {i} with "
+                    f"shape {g.shape} for a parameter of shape {w.shape}"
+                )
+            g = g.astype(w.dtype, copy=False)
+            if not np.isfinite(g).all():
+                check_finite(f"gradient {i}", g)  # raises, naming the gradient
+            checked.append((g, w))
+        lr = self.current_learning_rate()
+        for g, w in checked:
+            lr_w = w.dtype.type(lr)
+            if self.weight_decay is not None:
+                w -= w * w.dtype.type(self.weight_decay) * lr_w
+            self._update(g, w, self.get_state(w), lr_w)
+        self.iterations += 1
+
+    def _update(self, g: np.ndarray, w: np.ndarray, state: dict, lr: np.floating) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Plain (``momentum=0``): :math:`w \leftarrow w - \eta g`.
+
+    Momentum, textbook (Polyak) form: :math:`v \leftarrow \mu v + g,\; w \leftarrow w - \eta v`.
+    Keras stores the *step* instead, :math:`v \leftarrow \mu v - \eta g,\; w \leftarrow w + v`; the
+    two agree while :math:`\eta` is constant and differ under a schedule (Keras's velocity remembers
+    old learning rates). We follow Keras.
+
+    Nesterov, textbook: gradient at the look-ahead point,
+    :math:`v \leftarrow \mu v - \eta \nabla f(w + \mu v),\; w \leftarrow w + v`. Keras (like most
+    libraries) rewrites it with the gradient at the current point:
+    :math:`v \leftarrow \mu v - \eta g,\; w \leftarrow w + \mu v - \eta g`.
+
+    Args:
+        learning_rate: :math:`\eta > 0`, or a schedule.
+        momentum: :math:`\mu \in [0, 1)`.
+        nesterov: use Nesterov momentum.
+        weight_decay: decoupled decay :math:`\lambda \ge 0`, or ``None``.
+
+    Example:
+        >>> w = np.array([1.0]); SGD(learning_rate=0.1).apply_gradients([(np.array([2.0]), w)])
+        >>> w  # 1 - 0.1 * 2
+        array([0.8])
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.momentum = _unit("momentum", momentum)
+        self.nesterov = check_type("nesterov", nesterov, (bool, np.bool_), "a bool")
+
+    def _init_state(self, w):
+        return {"velocity": np.zeros_like(w)} if self.momentum != 0 else {}
+
+    def _update(self, g, w, state, lr):
+        if self.momentum == 0:
+            w -= g * lr
+            return
+        mu, v = w.dtype.type(self.momentum), state["velocity"]
+        v[...] = v * mu - g * lr
+        if self.nesterov:
+            w += v * mu - g * lr
+        else:
+            w += v
+
+
+class Adagrad(Optimizer):
+    r"""AdaGrad: per-coordinate steps shrink with the sum of all past squared gradients.
+
+    Textbook: :math:`G \leftarrow G + g^2,\; w \leftarrow w - \eta\, g / (\sqrt{G} + \epsilon)`
+    with :math:`G_0 = 0`. Keras starts the accumulator at ``initial_accumulator_value = 0.1`` and
+    puts :math:`\epsilon` inside the root: :math:`w \leftarrow w - \eta\, g / \sqrt{G + \epsilon}`.
+
+    Example:
+        >>> w = np.array([1.0]); Adagrad(learning_rate=0.1, initial_accumulator_value=0.0,
+        ...                              epsilon=0.0).apply_gradients([(np.array([2.0]), w)])
+        >>> w  # 1 - 0.1 * 2 / sqrt(4)
+        array([0.9])
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, weight_decay: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.initial_accumulator_value = _nonneg("initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = _nonneg("epsilon", epsilon)
+
+    def _init_state(self, w):
+        return {"accumulator": np.full_like(w, self.initial_accumulator_value)}
+
+    def _update(self, g, w, state, lr):
+        G = state["accumulator"]
+        G += g * g
+        w -= lr * g / np.sqrt(G + w.dtype.type(self.epsilon))
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop: divide the step by a running root-mean-square of recent gradients.
+
+    .. math:: v \leftarrow \rho v + (1 - \rho) g^2
+
+    Textbook (Hinton): :math:`w \leftarrow w - \eta\, g / (\sqrt{v} + \epsilon)`. Keras puts
+    :math:`\epsilon` inside the root: :math:`w \leftarrow w - \eta\, g / \sqrt{v + \epsilon}`; with
+    ``momentum`` :math:`\mu > 0`: :math:`s \leftarrow \mu s + \eta g/\sqrt{v+\epsilon},\;
+    w \leftarrow w - s`.
+
+    Args:
+        learning_rate, rho (:math:`\rho \in [0, 1)`), momentum (:math:`\mu \in [0, 1)`), epsilon
+        (:math:`\ge 0`), weight_decay: as in Keras.
+
+    Example:
+        >>> w = np.array([1.0]); RMSprop(learning_rate=0.1, rho=0.75, epsilon=0.0).apply_gradients(
+        ...     [(np.array([2.0]), w)])
+        >>> w  # v = 0.25 * 4 = 1, so 1 - 0.1 * 2 / 1
+        array([0.8])
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, weight_decay: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.rho = _unit("rho", rho)
+        self.momentum = _unit("momentum", momentum)
+        self.epsilon = _nonneg("epsilon", epsilon)
+
+    def _init_state(self, w):
+        state = {"velocity": np.zeros_like(w)}
+        if self.momentum > 0:
+            state["momentum"] = np.zeros_like(w)
+        return state
+
+    def _update(self, g, w, state, lr):
+        f, v = w.dtype.type, state["velocity"]
+        v[...] = f(self.rho) * v + f(1 - self.rho) * (g * g)
+        increment = lr * g / np.sqrt(v + w.dtype.type(self.epsilon))
+        if self.momentum > 0:
+            s = state["momentum"]
+            s[...] = w.dtype.type(self.momentum) * s + increment
+            w -= s
+        else:
+            w -= increment
+
+
+class Adam(Optimizer):
+    r"""Adam: momentum (first moment) + RMSprop (second moment) with bias correction.
+
+    .. math::
+        m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2
+
+    Textbook (Kingma & Ba): :math:`\hat m = m/(1-\beta_1^t)`, :math:`\hat v = v/(1-\beta_2^t)`,
+    :math:`w \leftarrow w - \eta\, \hat m/(\sqrt{\hat v} + \epsilon)`.
+    Keras folds the bias correction into the step size (the paper's "efficient" form):
+    :math:`\alpha_t = \eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`,
+    :math:`w \leftarrow w - \alpha_t\, m / (\sqrt{v} + \epsilon)` — the textbook rule with
+    :math:`\epsilon` replaced by :math:`\epsilon\sqrt{1-\beta_2^t}`. Keras's default
+    :math:`\epsilon = 10^{-7}` (the paper's is :math:`10^{-8}`).
+
+    Example:
+        >>> w = np.array([1.0]); Adam(learning_rate=0.1, epsilon=0.0).apply_gradients(
+        ...     [(np.array([2.0]), w)])
+        >>> w  # first step: m_hat / sqrt(v_hat) = sign(g), so w moves by exactly eta
+        array([0.9])
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7,
+                 weight_decay: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.beta_1 = _unit("beta_1", beta_1)
+        self.beta_2 = _unit("beta_2", beta_2)
+        self.epsilon = _nonneg("epsilon", epsilon)
+
+    def _init_state(self, w):
+        return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
+
+    def _update(self, g, w, state, lr):
+        f = w.dtype.type
+        t = f(self.iterations + 1)
+        beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
+        alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)  # bias correction in the step
+        m, v = state["m"], state["v"]
+        m += (g - m) * f(1 - self.beta_1)  # = beta_1 m + (1 - beta_1) g
+        v += (g * g - v) * f(1 - self.beta_2)
+        w -= m * alpha / (np.sqrt(v) + f(self.epsilon))
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter): ``Adam`` with
+    ``weight_decay`` :math:`\lambda` set (Keras's default 0.004).
+
+    Each step first shrinks :math:`w \leftarrow w - \eta\lambda w`, then takes the Adam step. The
+    paper decays by :math:`\lambda w` times a schedule multiplier; Keras (and we) use
+    :math:`\eta\lambda`. Unlike an L2 penalty added to the loss, the decay does not pass through
+    Adam's per-coordinate scaling.
+
+    Example:
+        >>> w = np.array([1.0]); AdamW(learning_rate=0.1, weight_decay=0.5, epsilon=0.0).apply_gradients(
+        ...     [(np.array([2.0]), w)])
+        >>> w  # decay: 1 - 0.1 * 0.5 = 0.95; then the Adam step of 0.1
+        array([0.85])
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
+        if weight_decay is None:
+            raise ValueError("`weight_decay` must be a number >= 0 for AdamW. Received: weight_decay=None")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay=weight_decay)
