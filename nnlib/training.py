@@ -404,7 +404,7 @@ class Trainer:
             loss, norms, bad_step, bad_loss = train_epoch(dist_train)
             logs = {"loss": float(loss)}
             logs.update({m.name: float(m.result()) for m in self.metrics})
-            if int(bad_step) >= 0:
+            if guards and int(bad_step) >= 0:
                 last_good = [b.numpy() for b in self._last_good]
                 for guard in guards:
                     guard.on_divergence(epoch, steps_before + int(bad_step), float(bad_loss), last_good)

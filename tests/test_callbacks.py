@@ -1,0 +1,173 @@
+"""Tests of nnlib.callbacks: kill-and-resume, divergence guard, early stopping, progress bar."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nnlib import callbacks, data, models, repro
+from nnlib.training import Trainer
+
+WORKER = os.path.join(os.path.dirname(__file__), "_training_worker.py")
+
+
+def _linear(kernel=0.0):
+    return keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(kernel))]
+    )
+
+
+def _regression_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype(np.float32)
+    return x, x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+
+
+# ----------------------------------------------------------------------------- resume
+
+
+def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    ckpt, ref, out = tmp_path / "ckpt", tmp_path / "ref", tmp_path / "out.npz"
+    # 1. A run that SIGKILLs itself while the pipeline hands out batch 50 (epoch 2 of 6, 20 batches each).
+    crash = subprocess.run([sys.executable, WORKER, "crash", str(ckpt), "50"], capture_output=True, text=True, timeout=300)
+    assert crash.returncode == -signal.SIGKILL, crash.stderr[-3000:]
+    # 2. The directory is readable: its latest checkpoint is complete and says 2 epochs were done.
+    latest = tf.train.latest_checkpoint(str(ckpt))
+    assert latest is not None and latest.endswith("ckpt-2")
+    assert tf.train.load_checkpoint(latest).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 2
+    # 3. Rerun with the same directory (resumes), then an uninterrupted reference run.
+    resume = subprocess.run(
+        [sys.executable, WORKER, "resume", str(ckpt), str(ref), str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    with np.load(out) as result:
+        assert int(result["initial_epoch"]) == 2
+        assert len(result["loss"]) == 4 and len(result["ref_loss"]) == 6
+        np.testing.assert_array_equal(result["loss"], result["ref_loss"][2:])
+        for i in range(4):  # kernel and bias of two layers, bit for bit
+            np.testing.assert_array_equal(result[f"w{i}"], result[f"ref_w{i}"])
+    assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-6")
+
+
+def test_checkpoint_resumes_in_process_and_counts_epochs(tmp_path):
+    x, y = _regression_data()
+
+    def run(epochs):
+        cb = callbacks.ResumableCheckpoint(tmp_path, max_to_keep=1)
+        trainer = Trainer(_linear(), "mse", keras.optimizers.SGD(0.01), callbacks=[cb])
+        return trainer.fit((x, y), epochs=epochs, batch_size=8), cb, trainer
+
+    first, cb, _ = run(2)
+    assert cb.initial_epoch == 0 and cb.restored_from is None and len(first.history["loss"]) == 2
+    second, cb, trainer = run(3)
+    assert cb.initial_epoch == 2 and cb.restored_from.endswith("ckpt-2")
+    assert second.epoch == [2] and int(trainer.optimizer.iterations.numpy()) == 3 * 4
+    assert second.history["loss"][0] < first.history["loss"][-1]  # continued, not restarted
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".index")) == ["ckpt-3.index"]
+
+
+def test_checkpoint_argument_errors():
+    with pytest.raises(ValueError, match=r"`max_to_keep` must be an integer >= 1. Received: max_to_keep=0"):
+        callbacks.ResumableCheckpoint("ckpt", max_to_keep=0)
+    with pytest.raises(TypeError, match=r"`directory` must be a path. Received: directory=3"):
+        callbacks.ResumableCheckpoint(3)
+    with pytest.raises(ValueError, match=r"`every_n_epochs` must be an integer >= 1"):
+        callbacks.ResumableCheckpoint("ckpt", every_n_epochs=0)
+
+
+# ----------------------------------------------------------------------------- divergence
+
+
+def test_divergence_guard_stops_at_first_nonfinite_loss_with_last_finite_weights():
+    x, y = _regression_data()
+    full_batch = data.to_dataset(x, y, batch_size=32)  # one step per epoch: step == epoch
+
+    def trainer(cbs=()):
+        return Trainer(_linear(), "mse", keras.optimizers.SGD(1e3), callbacks=list(cbs))
+
+    guard = callbacks.DivergenceGuard()
+    guarded = trainer([guard])
+    with pytest.warns(RuntimeWarning, match=r"Training diverged: the loss became inf at step \d+ \(epoch \d+\)"):
+        history = guarded.fit(full_batch, epochs=100)
+    losses = history.history["loss"]
+    s = guard.step
+    assert guard.stopped and guard.epoch == s and len(losses) == s + 1  # stopped in that epoch
+    assert np.all(np.isfinite(losses[:-1])) and not np.isfinite(losses[-1]) and guard.loss == losses[-1]
+    assert losses[-2] > 1e30  # it really blew up on its way there
+    restored = guarded.model.get_weights()
+    assert all(np.all(np.isfinite(w)) for w in restored)
+    # The restored weights are exactly those after s updates (before the update of step s).
+    reference = trainer()
+    reference.fit(full_batch, epochs=s)
+    assert all(np.array_equal(a, b) for a, b in zip(restored, reference.model.get_weights()))
+    # One more unguarded step with them would produce non-finite weights.
+    reference.fit(full_batch, epochs=1)
+    assert not all(np.all(np.isfinite(w)) for w in reference.model.get_weights()) or not np.isfinite(
+        reference.evaluate(full_batch)["loss"]
+    )
+
+    # The same guard works in keras.Model.fit (per-batch hooks) and stops at the same step.
+    model = _linear()
+    model.compile(keras.optimizers.SGD(1e3), "mse")
+    keras_guard = callbacks.DivergenceGuard()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model.fit(x, y, batch_size=32, epochs=100, verbose=0, callbacks=[keras_guard], shuffle=False)
+    assert keras_guard.stopped and keras_guard.step == s
+    for a, b in zip(model.get_weights(), restored):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_no_guard_no_stop():
+    x, y = _regression_data()
+    trainer = Trainer(_linear(), "mse", keras.optimizers.SGD(1e3))
+    history = trainer.fit((x, y), epochs=40, batch_size=32)
+    assert len(history.history["loss"]) == 40 and not np.isfinite(history.history["loss"][-1])
+
+
+# ----------------------------------------------------------------------------- early stopping
+
+
+def test_keras_early_stopping_works_with_trainer_and_restores_best_weights():
+    x, y = _regression_data()
+    val = (x, -y)  # every step toward y moves away from -y: val_loss is best after epoch 0
+
+    def trainer(cbs=()):
+        return Trainer(_linear(), "mse", keras.optimizers.SGD(0.05), callbacks=list(cbs))
+
+    stop = callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    assert stop.__class__ is keras.callbacks.EarlyStopping
+    history = trainer([stop]).fit((x, y), validation_data=val, epochs=50, batch_size=32)
+    val_loss = history.history["val_loss"]
+    assert len(val_loss) == 3 and val_loss[0] < val_loss[1] < val_loss[2]
+    best = trainer()
+    best.fit((x, y), epochs=1, batch_size=32)
+    assert all(np.array_equal(a, b) for a, b in zip(stop.model.get_weights(), best.model.get_weights()))
+
+
+# ----------------------------------------------------------------------------- progress bar
+
+
+def test_progress_bar_is_silent_at_verbose_0_and_shows_epochs_at_1(capsys):
+    x, y = _regression_data()
+    stream = io.StringIO()
+    Trainer(_linear(), "mse", "sgd", callbacks=[callbacks.ProgressBar(verbose=1, file=stream)]).fit(
+        (x, y), epochs=3
+    )
+    text = stream.getvalue()
+    assert "3/3" in text and "epoch" in text and "loss=" in text
+    quiet = io.StringIO()
+    Trainer(_linear(), "mse", "sgd", callbacks=[callbacks.ProgressBar(verbose=0, file=quiet)]).fit((x, y), epochs=2)
+    assert quiet.getvalue() == ""
+    Trainer(_linear(), "mse", "sgd").fit((x, y), epochs=2, verbose=0)
+    assert capsys.readouterr().err == ""
+    Trainer(_linear(), "mse", "sgd").fit((x, y), epochs=2, verbose=1)  # adds a ProgressBar itself
+    assert "2/2" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"`verbose` must be an integer >= 0"):
+        callbacks.ProgressBar(verbose=-1)
