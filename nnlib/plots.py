@@ -1,0 +1,353 @@
+r"""Figures the chapters reuse: learning curves, decision boundaries, functions and their
+derivatives, loss surfaces with optimizer trajectories, image grids, confusion matrices.
+
+Serves parts 2–4 (every training chapter) and part 6. Each function draws with matplotlib,
+sets a title, axis labels and (where there is more than one series) a legend, and returns the
+``matplotlib.figure.Figure`` so a notebook can show, save or test it. Most accept ``ax=`` to draw
+into an existing axes. Nothing here imports TensorFlow.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from nnlib._validation import as_float_array, check_int, check_rank, check_same_length, check_type
+
+__all__ = [
+    "plot_history",
+    "plot_decision_boundary",
+    "plot_function_and_grad",
+    "plot_loss_surface",
+    "show_images",
+    "plot_confusion_matrix",
+]
+
+
+def _axes(ax, figsize=(6, 4)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_history(history: Any, metrics: Sequence[str] | None = None, title: str = "Learning curves"):
+    r"""Per-epoch training and validation curves, one panel per metric.
+
+    Args:
+        history: a ``keras.callbacks.History`` (from ``Trainer.fit`` or ``Model.fit``) or its
+            ``history`` dict ``{"loss": [...], "val_loss": [...], ...}``.
+        metrics: which base names to plot (e.g. ``["loss", "accuracy"]``); default: every key
+            that does not start with ``val_`` or ``grad_norm/``.
+        title: the figure title.
+
+    Returns:
+        A ``Figure`` with one axes per metric: x = epoch (1-based), solid = training,
+        dashed = validation.
+
+    Example:
+        >>> fig = plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]})
+    """
+    import matplotlib.pyplot as plt
+
+    logs = getattr(history, "history", history)
+    check_type("history", logs, Mapping, "a keras History or a dict of per-epoch lists")
+    if metrics is None:
+        metrics = [k for k in logs if not k.startswith(("val_", "grad_norm/"))]
+    if not metrics or any(m not in logs for m in metrics):
+        raise ValueError(
+            f"`metrics` must name keys of the history. Received: metrics={list(metrics)}, "
+            f"keys={list(logs)}"
+        )
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], metrics):
+        epochs = np.arange(1, len(logs[name]) + 1)
+        ax.plot(epochs, logs[name], "-o", ms=3, label=f"training {name}")
+        if f"val_{name}" in logs:
+            ax.plot(epochs, logs[f"val_{name}"], "--o", ms=3, label=f"validation {name}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(name)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_decision_boundary(
+    predict: Callable[[np.ndarray], Any],
+    x: Any,
+    y: Any,
+    resolution: int = 200,
+    title: str = "Decision boundary",
+    ax: Any = None,
+):
+    r"""Colour the plane by the predicted class and scatter the data on top.
+
+    The class at a grid point :math:`p` is :math:`\arg\max_k f(p)_k`, or :math:`[f(p) > t]` for a
+    single output, with :math:`t = 0.5` if all outputs lie in :math:`[0, 1]` (probabilities) and
+    :math:`t = 0` otherwise (logits).
+
+    Args:
+        predict: ``f(points) -> outputs`` for points of shape ``(m, 2)``, e.g. a Keras model,
+            ``trainer.predict`` or a NumPy network's ``forward``; outputs ``(m, k)`` or ``(m,)``.
+        x: 2-D features, shape ``(n, 2)``.
+        y: integer labels, shape ``(n,)``.
+        resolution: grid points per axis, ``>= 10``.
+        title: axes title.
+        ax: draw here instead of a new figure.
+
+    Returns:
+        The ``Figure``; axes labelled :math:`x_1`, :math:`x_2`, legend = classes.
+    """
+    x = check_rank("x", as_float_array("x", x), 2)
+    if x.shape[1] != 2:
+        raise ValueError(f"`x` must have 2 features to draw a plane. Received: x.shape={x.shape}")
+    y = np.asarray(y).astype(int).ravel()
+    check_same_length("x", x, "y", y)
+    resolution = check_int("resolution", resolution, minimum=10)
+    if not callable(predict):
+        raise TypeError(f"`predict` must be callable (points -> outputs). Received: predict={predict!r}")
+    pad = 0.5
+    (x0, y0), (x1, y1) = x.min(axis=0) - pad, x.max(axis=0) + pad
+    g1, g2 = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.c_[g1.ravel(), g2.ravel()].astype(np.float32)  # (resolution^2, 2)
+    out = np.asarray(predict(grid))
+    if out.ndim == 2 and out.shape[1] > 1:
+        z = out.argmax(axis=1)
+    else:
+        out = out.ravel()
+        z = (out > (0.5 if out.min() >= 0 and out.max() <= 1 else 0.0)).astype(int)
+    fig, ax = _axes(ax)
+    classes = np.unique(np.concatenate([y, z]))
+    cmap = "tab10"
+    ax.contourf(g1, g2, z.reshape(g1.shape), levels=np.arange(classes.max() + 2) - 0.5, cmap=cmap, alpha=0.25,
+                vmin=0, vmax=9)
+    for k in np.unique(y):
+        ax.scatter(*x[y == k].T, s=12, color=f"C{k}", edgecolor="k", linewidth=0.3, label=f"class {k}")
+    ax.set_xlabel(r"$x_1$")
+    ax.set_ylabel(r"$x_2$")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def plot_function_and_grad(
+    f: Callable[[np.ndarray], np.ndarray],
+    grad_f: Callable[[np.ndarray], np.ndarray] | None = None,
+    x_range: tuple[float, float] = (-5.0, 5.0),
+    num: int = 401,
+    name: str = "f",
+    title: str | None = None,
+    ax: Any = None,
+):
+    r"""Plot :math:`f(z)` and its derivative :math:`f'(z)` on one axes (activations, losses).
+
+    Without ``grad_f`` the derivative is the central difference
+    :math:`f'(z) \approx \frac{f(z+h) - f(z-h)}{2h}`, :math:`h = 10^{-5}`.
+
+    Args:
+        f: elementwise function of a float64 array.
+        grad_f: its derivative, or ``None`` for the numerical one.
+        x_range: ``(low, high)`` interval of :math:`z`, ``low < high``.
+        num: number of sample points, ``>= 2``.
+        name: the function's name in labels and legend (e.g. ``"sigmoid"``).
+        title: axes title (default ``"<name> and its derivative"``).
+        ax: draw here instead of a new figure.
+
+    Returns:
+        The ``Figure``; x label :math:`z`, legend :math:`f(z)` and :math:`f'(z)`.
+    """
+    num = check_int("num", num, minimum=2)
+    low, high = (float(v) for v in x_range)
+    if not low < high:
+        raise ValueError(f"`x_range` must be (low, high) with low < high. Received: x_range={x_range}")
+    z = np.linspace(low, high, num)
+    a = np.asarray(f(z))
+    if grad_f is None:
+        h = 1e-5
+        da = (np.asarray(f(z + h)) - np.asarray(f(z - h))) / (2 * h)
+    else:
+        da = np.asarray(grad_f(z))
+    fig, ax = _axes(ax)
+    ax.plot(z, a, label=f"{name}(z)")
+    ax.plot(z, da, "--", label=f"{name}'(z)")
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.axvline(0, color="0.6", lw=0.6)
+    ax.set_xlabel("z")
+    ax.set_ylabel("value")
+    ax.set_title(title or f"{name} and its derivative")
+    ax.legend()
+    return fig
+
+
+def plot_loss_surface(
+    loss_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    x_range: tuple[float, float] = (-2.0, 2.0),
+    y_range: tuple[float, float] = (-2.0, 2.0),
+    trajectories: Mapping[str, Any] | None = None,
+    resolution: int = 200,
+    levels: int = 30,
+    log_scale: bool = False,
+    title: str = "Loss surface",
+    ax: Any = None,
+):
+    r"""Contour lines of a loss :math:`L(w_1, w_2)` with optimizer paths drawn on top.
+
+    Args:
+        loss_fn: ``L(W1, W2)`` evaluated elementwise on two meshgrid arrays.
+        x_range, y_range: the window in :math:`w_1` and :math:`w_2`.
+        trajectories: ``{"SGD": path, "Adam": path, ...}``, each path of shape ``(steps, 2)``
+            (the parameters after each step); start marked ``o``, end marked ``*``.
+        resolution: grid points per axis, ``>= 10``.
+        levels: number of contour levels.
+        log_scale: contour :math:`\log_{10}(L - \min L + 10^{-12})` to see narrow valleys.
+        title: axes title.
+        ax: draw here instead of a new figure.
+
+    Returns:
+        The ``Figure``; axes labelled :math:`w_1`, :math:`w_2`, one legend entry per trajectory.
+    """
+    resolution = check_int("resolution", resolution, minimum=10)
+    w1, w2 = np.meshgrid(np.linspace(*x_range, resolution), np.linspace(*y_range, resolution))
+    surface = np.asarray(loss_fn(w1, w2), dtype=float)
+    if surface.shape != w1.shape:
+        raise ValueError(
+            "`loss_fn` must return one value per grid point (elementwise on meshgrid arrays). "
+            f"Received: output shape={surface.shape}, expected {w1.shape}"
+        )
+    if log_scale:
+        surface = np.log10(surface - surface.min() + 1e-12)
+    fig, ax = _axes(ax, figsize=(6, 5))
+    contour = ax.contour(w1, w2, surface, levels=levels, cmap="viridis", linewidths=0.7)
+    fig.colorbar(contour, ax=ax, label="log10 loss" if log_scale else "loss")
+    for i, (name, path) in enumerate((trajectories or {}).items()):
+        path = np.asarray(path, dtype=float)
+        if path.ndim != 2 or path.shape[1] != 2:
+            raise ValueError(
+                f"Each trajectory must have shape (steps, 2). Received: trajectories[{name!r}].shape={path.shape}"
+            )
+        ax.plot(path[:, 0], path[:, 1], "-", color=f"C{i}", lw=1.5, label=name)
+        ax.plot(*path[0], "o", color=f"C{i}", ms=5)
+        ax.plot(*path[-1], "*", color=f"C{i}", ms=10)
+    ax.set_xlabel(r"$w_1$")
+    ax.set_ylabel(r"$w_2$")
+    ax.set_title(title)
+    if trajectories:
+        ax.legend()
+    return fig
+
+
+def show_images(
+    images: Any,
+    labels: Sequence[Any] | None = None,
+    predictions: Sequence[Any] | None = None,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+    title: str = "Images",
+    cmap: str = "gray_r",
+):
+    r"""A grid of images, each captioned with its label (and prediction, red when wrong).
+
+    Args:
+        images: shape ``(n, h, w)``, ``(n, h, w, 1)``, ``(n, h, w, 3)`` or flat ``(n, h*w)``
+            with a square ``h = w`` (e.g. 64 -> 8x8 digits).
+        labels: true labels, length ``n``.
+        predictions: predicted labels, length ``n``.
+        class_names: names indexed by label.
+        ncols: images per row, ``>= 1``.
+        title: the figure title.
+        cmap: colormap for grey images.
+
+    Returns:
+        The ``Figure`` (axes without ticks; captions ``"label"`` or ``"label / pred"``).
+    """
+    import matplotlib.pyplot as plt
+
+    images = as_float_array("images", images)
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
+            raise ValueError(f"Flat `images` must have a square number of pixels. Received: images.shape={images.shape}")
+        images = images.reshape(-1, side, side)
+    check_rank("images", images, (3, 4))
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    n = len(images)
+    ncols = check_int("ncols", ncols, minimum=1)
+    for name, seq in (("labels", labels), ("predictions", predictions)):
+        if seq is not None:
+            check_same_length("images", images, name, seq)
+    cols = min(ncols, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
+    name = (lambda k: class_names[int(k)]) if class_names is not None else str
+    for i, ax in enumerate(axes.ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(images[i], cmap=cmap if images.ndim == 3 else None)
+        caption = name(labels[i]) if labels is not None else ""
+        wrong = False
+        if predictions is not None:
+            caption = f"{caption} / {name(predictions[i])}" if labels is not None else name(predictions[i])
+            wrong = labels is not None and predictions[i] != labels[i]
+        ax.set_title(caption, fontsize=8, color="red" if wrong else "black")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    class_names: Sequence[str] | None = None,
+    normalize: bool = False,
+    title: str = "Confusion matrix",
+    ax: Any = None,
+):
+    r"""The confusion matrix :math:`C_{ij} = |\{n : y_n = i,\ \hat y_n = j\}|` as a heat map.
+
+    Args:
+        y_true: true integer labels ``(n,)``.
+        y_pred: predicted integer labels ``(n,)`` (take ``argmax`` of scores first).
+        class_names: tick labels; default ``0..K-1``.
+        normalize: divide each row by its sum (per-class recall on the diagonal).
+        title: axes title.
+        ax: draw here instead of a new figure.
+
+    Returns:
+        The ``Figure``; x label "predicted label", y label "true label", counts in the cells.
+        The matrix itself is attached as ``fig.confusion_matrix``.
+    """
+    y_true, y_pred = np.asarray(y_true).astype(int).ravel(), np.asarray(y_pred).astype(int).ravel()
+    check_same_length("y_true", y_true, "y_pred", y_pred)
+    k = int(max(y_true.max(), y_pred.max()) + 1) if class_names is None else len(class_names)
+    if y_true.min() < 0 or y_pred.min() < 0 or max(y_true.max(), y_pred.max()) >= k:
+        raise ValueError(
+            f"Labels must lie in [0, {k}). Received: y_true in [{y_true.min()}, {y_true.max()}], "
+            f"y_pred in [{y_pred.min()}, {y_pred.max()}]"
+        )
+    cm = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).astype(float)
+    if normalize:
+        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = _axes(ax, figsize=(0.5 * k + 2.5, 0.5 * k + 2))
+    image = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(image, ax=ax, label="fraction of the true class" if normalize else "count")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    ax.set_xticks(range(k), names, rotation=45 if class_names is not None else 0)
+    ax.set_yticks(range(k), names)
+    for i in range(k):
+        for j in range(k):
+            text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    ax.set_title(title)
+    fig.confusion_matrix = cm
+    return fig
