@@ -119,7 +119,7 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
     Returns:
         Markdown text. Notebooks listed in ``_toc.yml`` show their title above their path.
     """
-    run = timings.get("last_run", {})
+    run = timings.get("last_full_run")
     notebooks = timings.get("notebooks", {})
     test_files = timings.get("test_files", {})
     in_toc = _toc_files(root)
@@ -139,11 +139,13 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         "bash scripts/build_book.sh",
         "```",
         "",
-        "## The last test run",
+        "## The last full test run",
         "",
-        f"Finished {run.get('finished', 'unknown')}: {run.get('tests', '?')} tests in {run.get('files', '?')} "
-        f"files, {run.get('wall_seconds', '?')} s wall-clock with {run.get('workers', '?')} worker(s), "
-        f"exit status {run.get('exit_status', '?')} (0 means every test passed).",
+        (f"Finished {run.get('finished', 'unknown')}: {run.get('tests', '?')} tests in {run.get('files', '?')} "
+         f"files, {run.get('wall_seconds', '?')} s wall-clock with {run.get('workers', '?')} worker(s), "
+         f"exit status {run.get('exit_status', '?')} (0 means every test passed).") if run else
+        ("No run of the whole suite is recorded yet; the tables below combine the latest partial runs "
+         "(see each row's date)."),
         "",
         "## Execution time per notebook",
         "",

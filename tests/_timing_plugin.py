@@ -43,10 +43,18 @@ def summarize(records: list[tuple[str, str, str, float]]) -> dict[str, dict]:
     return out
 
 
-def merge(old: dict, files: dict[str, dict], run: dict) -> dict:
-    """The timings file after a run: this run's files replace their old entries."""
+def merge(old: dict, files: dict[str, dict], run: dict, *, full: bool = False) -> dict:
+    """The timings file after a run: this run's files replace their old entries.
+
+    ``full`` marks a run that tested every notebook; it becomes ``last_full_run`` (a partial run
+    only updates ``last_run``).
+    """
     recorded = run["finished"]
     merged = {"notebooks": dict(old.get("notebooks", {})), "test_files": dict(old.get("test_files", {}))}
+    if old.get("last_full_run"):
+        merged["last_full_run"] = old["last_full_run"]
+    if full:
+        merged["last_full_run"] = run
     for path, entry in files.items():
         kind = "notebooks" if path.endswith(".ipynb") else "test_files"
         merged[kind][path] = dict(entry, recorded=recorded)
@@ -81,9 +89,12 @@ class _Recorder:
             old = json.loads(TIMINGS.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
+        notebooks = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("*.ipynb")
+                     if ".ipynb_checkpoints" not in p.parts}
+        full = bool(notebooks) and notebooks <= set(files)
         TIMINGS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = TIMINGS.with_suffix(".tmp")
-        tmp.write_text(json.dumps(merge(old, files, run), indent=1) + "\n", encoding="utf-8")
+        tmp = TIMINGS.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(merge(old, files, run, full=full), indent=1) + "\n", encoding="utf-8")
         tmp.replace(TIMINGS)
 
 

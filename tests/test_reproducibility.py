@@ -33,7 +33,10 @@ def test_merge_keeps_files_that_were_not_run():
     assert new["notebooks"]["chapters/b/02.ipynb"]["seconds"] == 9.0
     assert new["test_files"]["tests/test_y.py"]["tests"] == 1  # replaced by this run
     assert new["notebooks"]["chapters/a/01_x.ipynb"]["recorded"] == run["finished"]
-    assert new["last_run"] is run
+    assert new["last_run"] is run and "last_full_run" not in new
+    full = merge(new, {}, {"finished": "later"}, full=True)
+    assert full["last_full_run"]["finished"] == "later"
+    assert merge(full, {}, {"finished": "partial"})["last_full_run"]["finished"] == "later"
 
 
 def test_load_timings_names_the_command_when_missing(tmp_path):
@@ -56,7 +59,7 @@ def test_render_tables(tmp_path):
             "chapters/a/gone.ipynb": {"seconds": 1.0, "tests": 1, "outcome": "passed"},
         },
         "test_files": {"tests/test_y.py": {"seconds": 0.5, "tests": 4, "outcome": "passed"}},
-        "last_run": {"finished": "2026-01-02 03:04:05", "tests": 7, "files": 3, "wall_seconds": 3.0,
+        "last_full_run": {"finished": "2026-01-02 03:04:05", "tests": 7, "files": 3, "wall_seconds": 3.0,
                      "workers": 2, "exit_status": 0},
     }
     text = repro_page.render(timings, {"cpu": "Test CPU", "op_determinism": "False"}, {"numpy": "9.9"},
@@ -69,6 +72,8 @@ def test_render_tables(tmp_path):
     assert "| numpy | 9.9 |" in text and "| MathJax (npm, bundled into the HTML) | 3.2.2 |" in text
     assert "| cpu | Test CPU |" in text and "op_determinism" not in text
     assert "7 tests in 3 files, 3.0 s wall-clock with 2 worker(s), exit status 0" in text
+    del timings["last_full_run"]
+    assert "No run of the whole suite is recorded yet" in repro_page.render(timings, {}, {}, root=tmp_path)
 
 
 def test_package_versions_skips_missing():
