@@ -117,3 +117,12 @@ def test_errors_name_the_argument():
         A.elu(np.zeros(2), alpha=float("inf"))
     with pytest.raises(TypeError, match=r"`negative_slope` must be a real number. Received: negative_slope='x'"):
         A.leaky_relu(np.zeros(2), negative_slope="x")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.activations
+
+    result = doctest.testmod(nnlib.activations, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -74,3 +74,12 @@ def test_errors_name_the_argument():
         conv2d(x, np.zeros((5, 5, 2, 1)))
     with pytest.raises(ValueError, match=r"`pool_size` must be an integer or a pair of integers. Received: pool_size=\(1, 2, 3\)"):
         max_pool2d(x, pool_size=(1, 2, 3))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.conv
+
+    result = doctest.testmod(nnlib.conv, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -72,3 +72,12 @@ def test_errors_name_the_argument():
         G.check_gradients(f, f_grad, [np.zeros(2, dtype=np.float32)])
     with pytest.raises(TypeError, match=r"`grad_f` must be a callable returning an array. Received: grad_f=None"):
         G.check_gradients(f, None, np.zeros(2))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.gradcheck
+
+    result = doctest.testmod(nnlib.gradcheck, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -75,3 +75,12 @@ def test_errors_name_the_argument():
         I.glorot_normal((2, -1), np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"`dtype` must be one of \['float32', 'float64'\]. Received: dtype='int32'"):
         I.glorot_uniform((2, 2), np.random.default_rng(0), dtype="int32")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.initializers
+
+    result = doctest.testmod(nnlib.initializers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

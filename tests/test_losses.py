@@ -161,3 +161,12 @@ def test_errors_name_the_argument():
         L.binary_crossentropy([[1.0]], [[0.5]], from_logits="yes")
     with pytest.raises(ValueError, match=r"`y_pred` must have rank >= 1. Received: y_pred.shape=\(\)"):
         L.hinge(1.0, 1.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.losses
+
+    result = doctest.testmod(nnlib.losses, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -122,3 +122,12 @@ def test_errors_name_the_argument():
         net.fit(np.zeros((2, 4)), [0, 1], optimizer="adam")
     with pytest.raises(ValueError, match=r"`X` must contain only finite values. Received: X with 1 NaN/inf"):
         net.forward(np.array([[0.0, np.nan, 0.0, 0.0]]))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.numpy_net
+
+    result = doctest.testmod(nnlib.numpy_net, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -237,3 +237,12 @@ def test_errors_name_the_argument():
                                          r"Received: learning_rate\(0\)=-1.0"):
         O.SGD(learning_rate=lambda step: -1.0).apply_gradients([(np.zeros(3), w)])
     np.testing.assert_array_equal(w, 0.0)  # a rejected update leaves the parameters untouched
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.optimizers
+
+    result = doctest.testmod(nnlib.optimizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -95,3 +95,12 @@ def test_errors_name_the_argument():
         R.l2(np.ones(3), factor=-1.0)
     with pytest.raises(ValueError, match=r"`x` must contain only finite values. Received: x with 1 NaN/inf"):
         R.l1(np.array([1.0, np.inf]))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.regularizers
+
+    result = doctest.testmod(nnlib.regularizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

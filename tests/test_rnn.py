@@ -52,3 +52,12 @@ def test_errors_name_the_argument():
         simple_rnn(x, np.zeros((4, 5)), np.zeros((5, 5)), np.zeros(5), activation="gelu")
     with pytest.raises(ValueError, match=r"`initial_state` must have shape \(2, 5\). Received: initial_state.shape=\(1, 5\)"):
         simple_rnn(x, np.zeros((4, 5)), np.zeros((5, 5)), np.zeros(5), initial_state=np.zeros((1, 5)))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.rnn
+
+    result = doctest.testmod(nnlib.rnn, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

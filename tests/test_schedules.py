@@ -78,3 +78,12 @@ def test_errors_name_the_argument():
         S.CosineDecay(0.1, 10)(-1)
     with pytest.raises(TypeError, match=r"`staircase` must be a bool. Received: staircase=1"):
         S.ExponentialDecay(0.1, 10, 0.5, staircase=1)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nnlib.schedules
+
+    result = doctest.testmod(nnlib.schedules, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
