@@ -22,14 +22,14 @@ def target_variance(name, shape):
     return 2.0 / (fan_in + fan_out) if name.startswith("glorot") else 2.0 / fan_in
 
 
-def pooled_samples(sample, shape, minimum=20_000):
+def pooled_samples(sample, shape, minimum=10_000):
     """Concatenate independent draws until there are at least `minimum` values."""
     reps = math.ceil(minimum / math.prod(shape))
     return np.concatenate([np.ravel(sample(i)) for i in range(reps)])
 
 
-@settings(max_examples=12)  # each example draws >= 20,000 values from Keras
-@given(name=st.sampled_from(sorted(KERAS)), fan_in=st.integers(4, 300), fan_out=st.integers(4, 300),
+@settings(max_examples=10)  # each example draws >= 10,000 values from Keras
+@given(name=st.sampled_from(sorted(KERAS)), fan_in=st.integers(16, 300), fan_out=st.integers(16, 300),
        conv=st.booleans())
 def test_same_distribution_as_keras(name, fan_in, fan_out, conv):
     shape = (3, 3, fan_in, fan_out) if conv else (fan_in, fan_out)
@@ -38,7 +38,7 @@ def test_same_distribution_as_keras(name, fan_in, fan_out, conv):
     theirs = pooled_samples(lambda i: KERAS[name](seed=i)(shape).numpy(), shape)
     var = target_variance(name, shape)
     assert ours_fn(shape, rng).dtype == np.float32 and ours_fn(shape, rng).shape == shape
-    for x in (ours, theirs):  # both hit the textbook variance (std error of the estimate < 1%)
+    for x in (ours, theirs):  # both hit the textbook variance (std error of the estimate <= 1.4%)
         assert abs(x.mean()) < 5 * math.sqrt(var / x.size)
         assert abs(x.var() / var - 1) < 0.05
     # same support: uniform within +-sqrt(3 var); truncated normal within +-2 sigma_0
