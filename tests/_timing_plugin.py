@@ -16,6 +16,8 @@ import platform
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = ROOT / "_build" / "test-timings.json"
 
@@ -89,9 +91,10 @@ class _Recorder:
             old = json.loads(TIMINGS.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        notebooks = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("*.ipynb")
-                     if ".ipynb_checkpoints" not in p.parts}
-        full = bool(notebooks) and notebooks <= set(files)
+        # A run of the whole suite: no paths given (pytest used `testpaths`) and no -k/-m filter.
+        config = session.config
+        full = (config.args_source == pytest.Config.ArgsSource.TESTPATHS
+                and not config.option.keyword and not config.option.markexpr)
         TIMINGS.parent.mkdir(parents=True, exist_ok=True)
         tmp = TIMINGS.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(merge(old, files, run, full=full), indent=1) + "\n", encoding="utf-8")
