@@ -20,9 +20,28 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["find_notebooks", "execute_notebook", "main"]
+__all__ = ["toc_files", "find_notebooks", "execute_notebook", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def toc_files(root: Path = ROOT) -> list[str]:
+    """Every ``file:`` entry of the book's ``_toc.yml`` (the root page first), in reading order, no suffix."""
+    import yaml
+
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    walk(toc.get("parts"))
+    walk(toc.get("chapters"))
+    return files
 
 
 def find_notebooks(paths: list[str] | None = None) -> list[Path]:

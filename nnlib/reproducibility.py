@@ -20,6 +20,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from nnlib.notebooks import toc_files
+
 __all__ = ["PACKAGES", "load_timings", "package_versions", "render", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,24 +78,6 @@ def _memory_gib() -> str | None:
         return None
 
 
-def _toc_files(root: Path) -> set[str]:
-    import yaml
-
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    found = {toc.get("root", "")}
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                found.add(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return found
-
-
 def _notebook_title(path: Path) -> str | None:
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +106,7 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
     run = timings.get("last_full_run")
     notebooks = timings.get("notebooks", {})
     test_files = timings.get("test_files", {})
-    in_toc = _toc_files(root)
+    in_toc = set(toc_files(root))
     lines = [
         "# Reproducibility",
         "",
