@@ -41,6 +41,11 @@ __all__ = [
 ]
 
 
+def _check_dtype(dtype: str) -> None:
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f'`dtype` must be "float32" or "float64". Received: dtype={dtype!r}')
+
+
 class Splits(NamedTuple):
     """Train / validation / test arrays, each an ``(x, y)`` pair."""
 
@@ -125,8 +130,7 @@ def load_digits(
     from sklearn import datasets
 
     check_type("flatten", flatten, bool, "a bool")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f'`dtype` must be "float32" or "float64". Received: dtype={dtype!r}')
+    _check_dtype(dtype)
     bunch = datasets.load_digits()
     x = (bunch.data / 16.0).astype(dtype)  # 16 grey levels -> [0, 1]
     if not flatten:
@@ -158,8 +162,7 @@ def load_breast_cancer(
     from sklearn import datasets
 
     check_type("standardize", standardize, bool, "a bool")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f'`dtype` must be "float32" or "float64". Received: dtype={dtype!r}')
+    _check_dtype(dtype)
     bunch = datasets.load_breast_cancer()
     splits = train_val_test_split(bunch.data, bunch.target.astype(np.int64), val_size, test_size, seed)
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = splits
@@ -174,11 +177,6 @@ def load_breast_cancer(
 # --------------------------------------------------------------------------------------------
 # Generated 2-D toy data (decision boundaries)
 # --------------------------------------------------------------------------------------------
-
-
-def _check_dtype(dtype: str) -> None:
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f'`dtype` must be "float32" or "float64". Received: dtype={dtype!r}')
 
 
 def make_moons(
