@@ -8,8 +8,11 @@ Two layers (see the book's introduction):
   ``callbacks``, ``plots``.
 
 Importing the package imports neither layer, so ``import nnlib.activations`` never pulls in
-TensorFlow. The package only quiets TensorFlow's C++ start-up log lines before TF is first imported,
-so that notebooks print the same text on every run.
+TensorFlow. The package only sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) before TF is first
+imported; the start-up lines that this variable cannot silence are kept out of stderr by
+:func:`nnlib.repro.import_tensorflow`, which every chapter's ``seed_everything`` call goes through.
+Setting ``NNLIB_PERTURB=1`` turns on the portability matrix's one-ulp perturbation mode
+(:mod:`nnlib.perturb`).
 """
 import os as _os
 

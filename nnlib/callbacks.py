@@ -25,10 +25,14 @@ import sys
 import warnings
 from typing import Any
 
-import keras
-import numpy as np
+from nnlib.repro import import_tensorflow
 
-from nnlib._validation import check_int, check_type
+import_tensorflow()  # TF's start-up log lines kept out of stderr before keras loads it
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from nnlib._validation import check_int, check_type  # noqa: E402
 
 __all__ = ["ProgressBar", "EarlyStopping", "ResumableCheckpoint", "DivergenceGuard"]
 

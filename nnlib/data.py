@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nnlib.perturb import nudge
 from nnlib._validation import (
     as_float_array,
     check_finite,
@@ -93,12 +94,17 @@ def train_val_test_split(
     )
     if val_size == 0:
         empty = (x_rest[:0], y_rest[:0])
-        return Splits((x_rest, y_rest), empty, (x_test, y_test))
+        return _nudged(Splits((x_rest, y_rest), empty, (x_test, y_test)))
     strat = y_rest if stratify else None
     x_train, x_val, y_train, y_val = train_test_split(
         x_rest, y_rest, test_size=val_size / (1.0 - test_size), random_state=seed, stratify=strat
     )
-    return Splits((x_train, y_train), (x_val, y_val), (x_test, y_test))
+    return _nudged(Splits((x_train, y_train), (x_val, y_val), (x_test, y_test)))
+
+
+def _nudged(splits: Splits) -> Splits:
+    """Every floating array one ulp off in perturbation mode (``NNLIB_PERTURB=1``, see :mod:`nnlib.perturb`)."""
+    return Splits(*((nudge(x, seed=i), y) for i, (x, y) in enumerate(splits)))
 
 
 def load_digits(
@@ -169,9 +175,9 @@ def load_breast_cancer(
     if standardize:
         mean, std = x_tr.mean(axis=0), x_tr.std(axis=0)
         x_tr, x_va, x_te = ((a - mean) / std for a in (x_tr, x_va, x_te))
-    return Splits(
+    return _nudged(Splits(
         (x_tr.astype(dtype), y_tr), (x_va.astype(dtype), y_va), (x_te.astype(dtype), y_te)
-    )
+    ))
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,13 +411,13 @@ def _finish_images(
     x_train, x_test = x_train.reshape(shape), x_test.reshape(shape)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     if val_size == 0:
-        return Splits((x_train, y_train), (x_train[:0], y_train[:0]), (x_test, y_test))
+        return _nudged(Splits((x_train, y_train), (x_train[:0], y_train[:0]), (x_test, y_test)))
     from sklearn.model_selection import train_test_split
 
     x_tr, x_va, y_tr, y_va = train_test_split(
         x_train, y_train, test_size=val_size, random_state=seed, stratify=y_train
     )
-    return Splits((x_tr, y_tr), (x_va, y_va), (x_test, y_test))
+    return _nudged(Splits((x_tr, y_tr), (x_va, y_va), (x_test, y_test)))
 
 
 def _check_loader_args(val_size, seed, flatten, dtype) -> tuple[float, int]:

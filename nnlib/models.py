@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from nnlib import perturb
 from nnlib._validation import check_in_range, check_int, check_one_of, check_type
 
 __all__ = ["mlp", "cnn", "rnn"]
@@ -55,6 +56,14 @@ def _head(layers, num_classes: int, dropout: float, output_activation: str | Non
         layers.append(keras.layers.Dropout(dropout))
     layers.append(keras.layers.Dense(num_classes, activation=output_activation, name="output"))
     return layers
+
+
+def _nudged(model):
+    """The model, its initial weights one ulp off in perturbation mode (see :mod:`nnlib.perturb`)."""
+    if perturb.enabled():
+        for i, weight in enumerate(model.weights):
+            weight.assign(perturb.nudge(weight.numpy(), seed=i))
+    return model
 
 
 def mlp(
@@ -104,7 +113,7 @@ def mlp(
         )
         if dropout > 0 and i < len(hidden):
             layers.append(keras.layers.Dropout(dropout))
-    return keras.Sequential(_head(layers, num_classes, dropout if hidden else 0.0, output_activation), name=name)
+    return _nudged(keras.Sequential(_head(layers, num_classes, dropout if hidden else 0.0, output_activation), name=name))
 
 
 def cnn(
@@ -162,7 +171,7 @@ def cnn(
         if dropout > 0:
             layers.append(keras.layers.Dropout(dropout))
         layers.append(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
-    return keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name)
+    return _nudged(keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name))
 
 
 def rnn(
@@ -206,4 +215,4 @@ def rnn(
     layers = [keras.Input(shape=shape)]
     for i, u in enumerate(units, start=1):
         layers.append(layer_cls(u, return_sequences=i < len(units), name=f"{cell}_{i}"))
-    return keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name)
+    return _nudged(keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name))

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nnlib import initializers
+from nnlib.perturb import nudge
 from nnlib._validation import (
     check_float_input,
     check_in_range,
@@ -88,6 +89,7 @@ class MLP:
         for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
             self.params.append(initializers.glorot_uniform((n_in, n_out), self.rng, self.dtype))
             self.params.append(initializers.zeros((n_out,), dtype=self.dtype))
+        self.params = [nudge(p, seed=i) for i, p in enumerate(self.params)]  # a no-op unless NNLIB_PERTURB is set
 
     @property
     def num_layers(self) -> int:

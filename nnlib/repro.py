@@ -8,13 +8,56 @@ from __future__ import annotations
 import os
 import platform
 import random
+import re
 import sys
+import tempfile
 
 import numpy as np
 
 from nnlib._validation import check_int
 
-__all__ = ["seed_everything", "environment_report", "EnvironmentReport"]
+__all__ = ["import_tensorflow", "seed_everything", "environment_report", "EnvironmentReport"]
+
+# TensorFlow's C++ start-up lines: absl's pre-initialization notice, glog-style lines
+# ("I0000 00:00:... port.cc:153] oneDNN custom operations are on ..."), and the CPU-feature notice.
+_TF_LOG_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWEF]\d{4} [\d:.]+ +\d+ [\w./-]+:\d+\]"
+    r"|To enable the following instructions: .*rebuild TensorFlow"
+    r"|This TensorFlow binary is optimized to use available CPU instructions)"
+)
+
+
+def import_tensorflow():
+    """Import TensorFlow (once) without letting its C++ start-up log lines reach stderr.
+
+    TensorFlow 2.21 writes lines such as "oneDNN custom operations are on" straight to file
+    descriptor 2 while it loads, before ``TF_CPP_MIN_LOG_LEVEL`` is read, so no environment
+    variable silences them, and Jupyter shows them as a red stderr block. This function points
+    descriptor 2 at a temporary file during the import, then writes back every captured line that
+    is *not* such a log line (so a real error or warning still shows).
+
+    Returns:
+        The ``tensorflow`` module.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later INFO/WARNING lines too
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines()
+                    if line.strip() and not _TF_LOG_LINE.match(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+    return tf
 
 
 def seed_everything(seed: int = 0) -> int:
@@ -38,8 +81,8 @@ def seed_everything(seed: int = 0) -> int:
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this process's hash seed is fixed
     random.seed(seed)
     np.random.seed(seed)
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)  # Python, NumPy and TF seeds, plus Keras's own generator
     tf.config.experimental.enable_op_determinism()
@@ -76,8 +119,8 @@ def environment_report() -> EnvironmentReport:
         ``cpu``, ``cpu_count``, ``numpy``, ``tensorflow``, ``keras``, ``keras_backend``,
         ``devices`` and ``op_determinism``.
     """
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     devices = [d.device_type + ":" + d.name.rsplit(":", 1)[-1] for d in tf.config.list_physical_devices()]
     # TF exposes the getter only in its framework module (not under tf.config).

@@ -3,7 +3,7 @@
 Registered by the root ``conftest.py`` (``pytest_plugins``). After every run it merges the run's
 per-file durations into ``_build/test-timings.json``: a file tested in this run replaces its old
 entry, files not run keep theirs, so a partial run (``bash scripts/test.sh tests/test_x.py``) does
-not erase the others. ``python -m nnlib.reproducibility`` turns that file into the book's page.
+not erase the others. ``python -m tools.reproducibility`` turns that file into the book's page.
 
 A file's time is the sum of its tests' setup + call + teardown durations; for a notebook that
 includes starting its kernel (nbval does that in the first cell's setup).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlib.notebooks import toc_files
+from tools.notebooks import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -47,7 +47,7 @@ def test_notebook_is_stored_executed(path: Path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     cells = code_cells(nb)
     counts = [c["execution_count"] for c in cells]
-    assert None not in counts, "a code cell was never executed: re-run `python -m nnlib.notebooks execute`"
+    assert None not in counts, "a code cell was never executed: re-run `python -m tools.notebooks execute`"
     assert counts == list(range(1, len(cells) + 1)), f"not executed top to bottom in one kernel: {counts}"
     assert any(c["outputs"] for c in cells), "no stored outputs: strict nbval would check nothing"
     for cell in cells:
@@ -85,3 +85,11 @@ def test_suite_is_strict():
             assert "--nbval-lax" not in path.read_text(encoding="utf-8"), f"{name} must run strict --nbval"
     ini = (ROOT / "pytest.ini").read_text(encoding="utf-8")
     assert "--nbval\n" in ini or "--nbval " in ini
+
+
+def test_nnlib_knows_nothing_of_the_book():
+    # The library serves any reader's code; the book's files are known only to tools/.
+    pattern = re.compile(r"_toc\.yml|chapters/|_build\b|reference_environment")
+    hits = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "nnlib").glob("*.py"))
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert not hits, f"nnlib refers to the book's files (move that code to tools/): {hits}"

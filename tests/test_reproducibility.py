@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from nnlib import reproducibility as repro_page
+from tools import reproducibility as repro_page
 from tests._timing_plugin import merge, summarize
 
 RECORDS = [
@@ -79,3 +79,25 @@ def test_render_tables(tmp_path):
 def test_package_versions_skips_missing():
     versions = repro_page.package_versions(("pytest", "no-such-distribution-xyz"))
     assert list(versions) == ["pytest"] and versions["pytest"][0].isdigit()
+
+
+def test_render_reference_environment_and_portability_matrix(tmp_path):
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n", encoding="utf-8")
+    reference = {"cpu": "Test CPU", "cpu_vendor": "AMD", "cpu_count": 2, "isa": ["avx2", "avx512f"],
+                 "onednn": True, "gpus": [], "blas": "openblas 0.3 (Haswell, 2 threads)", "python": "3.11.7",
+                 "packages": {"tensorflow-cpu": "2.21.0"}, "env": {}}
+    portability = {"configurations": [
+        {"name": "onednn-flip", "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}, "why": "oneDNN off", "returncode": 0,
+         "counts": {"passed": 464}, "seconds": 116.4, "finished": "2026-11-28 09:00:00 +0000"},
+        {"name": "perturb", "env": {"NNLIB_PERTURB": "1"}, "why": "one ulp", "returncode": 1,
+         "counts": {"passed": 460, "failed": 4}, "seconds": 120.0, "finished": "2026-11-28 09:02:00 +0000"},
+    ]}
+    text = repro_page.render({}, {}, {}, root=tmp_path, reference=reference, portability=portability)
+    assert "## Reference environment" in text and "| CPU | Test CPU (AMD), 2 threads |" in text
+    assert "| TensorFlow oneDNN operations | on |" in text and "| GPU | none (CPU only) |" in text
+    assert ("| onednn-flip | `TF_ENABLE_ONEDNN_OPTS=0` | oneDNN off | passed (464 passed, 0 failed) | 116 | "
+            "2026-11-28 09:00 |") in text
+    assert "| perturb | `NNLIB_PERTURB=1` | one ulp | **failed** (460 passed, 4 failed) | 120 |" in text
+    assert "**GPU:** not checked yet" in text
+    empty = repro_page.render({}, {}, {}, root=tmp_path)
+    assert "## Reference environment" not in empty and "The matrix has not been run" in empty

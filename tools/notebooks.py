@@ -2,14 +2,15 @@
 
 Usage (from the repository root)::
 
-    python -m nnlib.notebooks execute                     # every chapters/**/*.ipynb
-    python -m nnlib.notebooks execute chapters/01_background/01_ai_ml_dl.ipynb
-    python -m nnlib.notebooks list                        # what would be executed
+    python -m tools.notebooks execute                     # every chapters/**/*.ipynb
+    python -m tools.notebooks execute chapters/01_background/01_ai_ml_dl.ipynb
+    python -m tools.notebooks list                        # what would be executed
 
 Each notebook runs top to bottom in a fresh kernel of the *current* Python environment (the kernel
 nbval uses with ``--nbval-current-env``), with the notebook's folder as working directory,
-``PYTHONHASHSEED=0`` as in ``conftest.py`` and TensorFlow's C++ logging off (see ``execute_notebook``). Outputs are written
-back into the file, so what is committed is what ``pytest`` will compare against.
+``PYTHONHASHSEED=0`` as in ``conftest.py``, and the environment a reader's Jupyter has (TensorFlow's
+start-up log lines are kept out by ``nnlib.repro.import_tensorflow``, not by a variable set here).
+Outputs are written back into the file, so what is committed is what ``pytest`` will compare against.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["toc_files", "find_notebooks", "execute_notebook", "main"]
+__all__ = ["toc_files", "find_notebooks", "run_notebook", "execute_notebook", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,34 +60,62 @@ def find_notebooks(paths: list[str] | None = None) -> list[Path]:
     return [p for p in found if ".ipynb_checkpoints" not in p.parts]
 
 
-def execute_notebook(path: Path, timeout: int = 600) -> float:
-    """Execute one notebook in place; returns the wall time in seconds."""
+def run_notebook(path: Path, timeout: int = 600) -> tuple["nbformat.NotebookNode", float]:
+    """Execute a copy of one notebook in memory; the file itself is not touched.
+
+    The copy runs top to bottom in a fresh ``python3`` kernel of the current environment, with the
+    notebook's folder as working directory and ``PYTHONHASHSEED=0`` (unless already set).
+
+    Args:
+        path: the ``.ipynb`` file.
+        timeout: seconds allowed per cell.
+
+    Returns:
+        The executed notebook and the wall time in seconds.
+
+    Raises:
+        Whatever nbclient raises (``CellExecutionError``, ``CellTimeoutError``, ``DeadKernelError``...),
+        with two attributes added: ``notebook``, the partly executed copy, and ``cell_index``, the
+        index in ``notebook.cells`` of the cell that was running (``None`` when none had started).
+    """
     import nbformat
     from nbclient import NotebookClient
 
-    # Under nbval, C++ log lines never reach a notebook's captured output (ipykernel skips fd capture
-    # when PYTEST_CURRENT_TEST is set). Here they would, and TF occasionally logs a harmless ERROR-level
-    # line during Keras fit; level 3 keeps them out so the stored outputs are exactly what nbval sees.
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ.setdefault("PYTHONHASHSEED", "0")
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    started: list[int] = []
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,  # no timestamps in the stored file: diffs show only real changes
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(Path(path).parent)}},
+        on_cell_start=lambda cell, cell_index: started.append(cell_index),
     )
     start = time.perf_counter()
-    client.execute()
-    elapsed = time.perf_counter() - start
+    try:
+        client.execute()
+    except Exception as exc:
+        exc.notebook, exc.cell_index = nb, (started[-1] if started else None)
+        raise
+    return nb, time.perf_counter() - start
+
+
+def execute_notebook(path: Path, timeout: int = 600) -> float:
+    """Execute one notebook in place; returns the wall time in seconds."""
+    import nbformat
+
+    # No TF_CPP_MIN_LOG_LEVEL override: the kernel sees what a reader's Jupyter sees, so a TensorFlow
+    # log line that nnlib fails to keep out (nnlib.repro.import_tensorflow) shows up here, and the
+    # hygiene tests (no stored stderr) catch it instead of a reader.
+    nb, elapsed = run_notebook(path, timeout=timeout)
     nbformat.write(nb, path)
     return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nnlib.notebooks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="execute notebooks in place (default: all of chapters/)")
     run.add_argument("paths", nargs="*")

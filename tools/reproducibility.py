@@ -3,7 +3,7 @@
 Usage (from the repository root, after the tests)::
 
     bash scripts/test.sh                       # records _build/test-timings.json
-    .venv/bin/python -m nnlib.reproducibility  # writes chapters/07_appendix/reproducibility.md
+    .venv/bin/python -m tools.reproducibility  # writes chapters/07_appendix/reproducibility.md
     bash scripts/build_book.sh
 
 The page lists, per notebook, how long strict nbval took to re-execute and check it, the test files'
@@ -20,12 +20,13 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from nnlib.notebooks import toc_files
+from tools.notebooks import toc_files
 
-__all__ = ["PACKAGES", "load_timings", "package_versions", "render", "main"]
+__all__ = ["PACKAGES", "load_timings", "load_portability", "package_versions", "render", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = ROOT / "_build" / "test-timings.json"
+PORTABILITY = ROOT / "_build" / "portability.json"
 PAGE = ROOT / "chapters" / "07_appendix" / "reproducibility.md"
 
 #: Distributions whose versions the page reports, in this order (missing ones are left out).
@@ -91,7 +92,72 @@ def _notebook_title(path: Path) -> str | None:
     return None
 
 
-def render(timings: dict, environment: dict, versions: dict[str, str], *, root: Path = ROOT) -> str:
+def load_portability(path: str | os.PathLike = PORTABILITY) -> dict:
+    """What the last portability-matrix runs recorded (``{}`` if it never ran here)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _reference_section(reference: dict) -> list[str]:
+    """The reference environment: the machine whose runs produced the stored outputs."""
+    if not reference:
+        return []
+    packages = reference.get("packages", {})
+    rows = {
+        "CPU": f"{reference.get('cpu')} ({reference.get('cpu_vendor')}), {reference.get('cpu_count')} threads",
+        "instruction-set extensions": " ".join(reference.get("isa") or []) or "none listed",
+        "TensorFlow oneDNN operations": {True: "on", False: "off"}.get(reference.get("onednn"), "unknown"),
+        "GPU": ", ".join(reference.get("gpus") or []) or "none (CPU only)",
+        "NumPy's BLAS": reference.get("blas") or "unknown",
+        "Python": reference.get("python"),
+        "packages": ", ".join(f"{k} {v}" for k, v in packages.items()),
+        "rounding-related variables set": ", ".join(f"{k}={v}" for k, v in reference.get("env", {}).items()) or "none",
+    }
+    lines = [
+        "## Reference environment",
+        "",
+        "The stored outputs were recorded on this machine (`tools/reference_environment.json`).",
+        "`bash scripts/check_machine.sh` compares your machine with it and names the likely cause of any",
+        "difference (see [Running the book](running.md)).",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in rows.items()]
+    return lines + [""]
+
+
+def _portability_section(portability: dict) -> list[str]:
+    configs = portability.get("configurations", [])
+    lines = [
+        "## Portability matrix",
+        "",
+        "Stored outputs must come out the same on any reader's machine, not only on the reference one.",
+        "`bash scripts/portability.sh` re-runs strict nbval over every chapter under settings that change",
+        "floating-point rounding but not the math. The last runs:",
+        "",
+    ]
+    if not configs:
+        return lines + ["(The matrix has not been run on the machine that generated this page.)", ""]
+    lines += ["| configuration | sets | what it stands for | result | seconds | run |",
+              "|---|---|---|---|---:|---|"]
+    for c in configs:
+        counts = c.get("counts", {})
+        result = ("passed" if c.get("returncode") == 0 else "**failed**") + \
+            f" ({counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed)"
+        env = " ".join(f"`{k}={v}`" for k, v in c.get("env", {}).items())
+        lines.append(f"| {c['name']} | {env} | {c.get('why', '')} | {result} | {c.get('seconds', 0):.0f} | "
+                     f"{c.get('finished', '')[:16]} |")
+    gpu_note = ("**GPU:** not checked yet. No machine with an NVIDIA GPU was at hand when this page was "
+                "generated; a reader with one installs `tensorflow[and-cuda]==2.21.0` and runs "
+                "`bash scripts/check_machine.sh`, which reports the GPU and classifies every output.")
+    return lines + ["", gpu_note, ""]
+
+
+def render(timings: dict, environment: dict, versions: dict[str, str], *, root: Path = ROOT,
+           reference: dict | None = None, portability: dict | None = None) -> str:
     """The page's MyST Markdown.
 
     Args:
@@ -99,7 +165,9 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         environment: :func:`nnlib.repro.environment_report` (or any ``dict`` of strings).
         versions: :func:`package_versions`.
         root: the repository root (for ``_toc.yml`` and the notebooks' titles).
-    
+        reference: :func:`tools.environment.load_reference` (the machine that recorded the outputs).
+        portability: :func:`load_portability` (the portability matrix's last runs).
+
     Returns:
         Markdown text. Notebooks listed in ``_toc.yml`` show their title above their path.
     """
@@ -110,7 +178,7 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
     lines = [
         "# Reproducibility",
         "",
-        "<!-- Generated by `python -m nnlib.reproducibility` from _build/test-timings.json: do not edit. -->",
+        "<!-- Generated by `python -m tools.reproducibility` from _build/test-timings.json: do not edit. -->",
         "",
         "Every number in this book is re-computed by the test suite: `bash scripts/test.sh` re-executes",
         "each notebook in a fresh kernel and compares every stored output (strict nbval). This page is",
@@ -119,10 +187,13 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         "",
         "```bash",
         "bash scripts/test.sh                       # writes _build/test-timings.json",
-        ".venv/bin/python -m nnlib.reproducibility  # rewrites this page",
+        "bash scripts/portability.sh                # writes _build/portability.json",
+        ".venv/bin/python -m tools.reproducibility  # rewrites this page",
         "bash scripts/build_book.sh",
         "```",
         "",
+        *_reference_section(reference or {}),
+        *_portability_section(portability or {}),
         "## The last full test run",
         "",
         (f"Finished {run.get('finished', 'unknown')}: {run.get('tests', '?')} tests in {run.get('files', '?')} "
@@ -177,22 +248,28 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         lines.append(f"| {key} | {value} |")
     lines += [
         "",
-        "Numbers printed by the notebooks are rounded to the digits that hold on any CPU; timings and",
-        "speed-ups in the chapters will differ on your machine, the checked outputs should not.",
+        "Numbers printed by the notebooks are exact by construction, printed with margin, or checks",
+        "against a stated band, and the portability matrix above tests that they hold under other",
+        "rounding. Timings and speed-ups in the chapters will differ on your machine; the checked",
+        "outputs should not.",
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nnlib.reproducibility", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.reproducibility", description=__doc__.split("\n")[0])
     parser.add_argument("--timings", default=str(TIMINGS), help="the JSON a test run wrote")
     parser.add_argument("--output", default=str(PAGE), help="the Markdown page to write")
+    parser.add_argument("--portability", default=str(PORTABILITY), help="the JSON the portability matrix wrote")
     args = parser.parse_args(argv)
     from nnlib.repro import environment_report
 
     output = Path(args.output).resolve()
-    text = render(load_timings(args.timings), environment_report(), package_versions())
+    from tools.environment import load_reference
+
+    text = render(load_timings(args.timings), environment_report(), package_versions(),
+                  reference=load_reference(), portability=load_portability(args.portability))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     sys.stdout.write(f"wrote {output}\n")
