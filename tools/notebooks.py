@@ -15,6 +15,7 @@ Outputs are written back into the file, so what is committed is what ``pytest`` 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import glob
 import os
 import sys
@@ -95,7 +96,9 @@ def run_notebook(path: Path, timeout: int = 600) -> tuple["nbformat.NotebookNode
     )
     start = time.perf_counter()
     try:
-        client.execute()
+        # The kernel process's own stderr (ipykernel's "running over TCP without encryption" notice)
+        # is not part of the notebook; cell output still reaches it through ipykernel's capture.
+        client.execute(stderr=subprocess.DEVNULL)
     except Exception as exc:
         exc.notebook, exc.cell_index = nb, (started[-1] if started else None)
         raise
