@@ -22,7 +22,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["PACKAGES", "ENV_VARS", "REFERENCE", "machine_report", "load_reference", "likely_causes", "main"]
+__all__ = ["PACKAGES", "ENV_VARS", "REFERENCE", "package_versions", "machine_report", "load_reference", "likely_causes", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tools" / "reference_environment.json"
@@ -102,6 +102,17 @@ def _blas() -> str | None:
     return None
 
 
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """``{distribution: version}`` for the installed ones among ``names``."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
 def machine_report() -> dict[str, object]:
     """Everything about this machine that can change a printed digit, as a JSON-ready ``dict``.
 
@@ -112,12 +123,7 @@ def machine_report() -> dict[str, object]:
     """
     cpuinfo = _cpuinfo()
     flags = set(cpuinfo.get("flags", "").split())
-    packages = {}
-    for name in PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+    packages = package_versions(PACKAGES)
     report: dict[str, object] = {
         "python": sys.version.split()[0],
         "platform": f"{platform.system()} {platform.machine()}",

@@ -17,9 +17,9 @@ import argparse
 import json
 import os
 import sys
-from importlib import metadata
 from pathlib import Path
 
+from tools import environment
 from tools.notebooks import toc_files
 
 __all__ = ["PACKAGES", "load_timings", "load_portability", "package_versions", "render", "main"]
@@ -52,14 +52,8 @@ def load_timings(path: str | os.PathLike = TIMINGS) -> dict:
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    """``{distribution: version}`` for the installed ones among ``names``."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+    """``{distribution: version}`` for the installed ones among ``names`` (the page's list by default)."""
+    return environment.package_versions(names)
 
 
 def _mathjax_version(root: Path) -> str | None:
