@@ -2,27 +2,47 @@
 
 Error messages are part of the API (tests match them). Each names the argument, says what was
 expected and ends with ``Received: <arg>=<value>``, in the style of Keras.
+
+What the checks promise (tested property by property in ``tests/test_robustness*.py``):
+
+* arrays: ragged nested lists, ``None``, strings, objects, complex numbers (whose imaginary part a
+  cast would drop) and dates/time spans are rejected with a message naming the argument;
+* scalars: Python and NumPy numbers are accepted (``np.bool_`` where a bool is expected); a value
+  that cannot be a finite float64 (``10 ** 400``, ``inf``) is rejected;
+* casts (:func:`cast_finite`) check finiteness *after* the cast and say which value overflowed
+  the target dtype, so a finite float64 never turns into a silent ``inf`` in float32;
+* labels are checked against the loss kind (:func:`check_targets`), and the message says how to
+  fix them (``np.argmax``, ``keras.utils.to_categorical`` or another loss).
 """
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from typing import Any, Iterable
 
 import numpy as np
 
 __all__ = [
     "check_type",
+    "check_bool",
+    "check_callable",
     "check_int",
     "check_number",
     "check_positive",
     "check_in_range",
     "check_one_of",
+    "as_array",
     "as_float_array",
+    "check_real_dtype",
+    "cast_finite",
     "check_rank",
     "check_same_shape",
     "check_same_length",
     "check_finite",
     "check_labels",
+    "check_targets",
+    "check_memory",
 ]
 
 
@@ -44,22 +64,56 @@ def check_type(name: str, value: Any, types: type | tuple[type, ...], expected: 
     return value
 
 
-def check_int(name: str, value: Any, minimum: int | None = None) -> int:
-    """An integer (not bool), optionally ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+def check_bool(name: str, value: Any) -> bool:
+    """``True`` or ``False``: a Python bool or a NumPy bool (``np.True_``), returned as a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"`{name}` must be a bool. Received: {name}={_short(value)} of type {type(value).__name__}"
+        )
+    return bool(value)
+
+
+def check_callable(name: str, value: Any, expected: str) -> Any:
+    """Raise ``TypeError`` unless ``value`` is callable; ``expected`` describes the call."""
+    if not callable(value):
+        raise TypeError(f"`{name}` must be {expected}. Received: {name}={_short(value)}")
+    return value
+
+
+def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer (not bool), optionally ``>= minimum`` and ``<= maximum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer. Received: {name}={_short(value)}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value}")
+    if maximum is not None and value > maximum or minimum is not None and value < minimum:
+        if maximum is None:
+            want = f">= {minimum}"
+        else:
+            want = f"<= {maximum}" if minimum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be an integer {want}. Received: {name}={_short(value)}")
     return int(value)
 
 
 def check_number(name: str, value: Any) -> float:
-    """A finite real number (not bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """A finite real number (not bool): a Python or NumPy int or float, or a ``Fraction``.
+
+    Returned as a Python float; a value that a float64 cannot hold (``10 ** 400``) is rejected.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a real number. Received: {name}={_short(value)}")
-    if not np.isfinite(value):
+    try:
+        with np.errstate(over="ignore"):
+            result = float(value)
+        overflow = math.isinf(result) and isinstance(value, np.floating) and bool(np.isfinite(value))
+    except OverflowError:  # a Python int or Fraction beyond the float64 range
+        result, overflow = math.inf, True
+    if overflow:
+        raise ValueError(
+            f"`{name}` must be finite and fit in a float64 (|{name}| < 1.8e308). "
+            f"Received: {name}={_short(value)}"
+        )
+    if not math.isfinite(result):
         raise ValueError(f"`{name}` must be finite. Received: {name}={value}")
-    return float(value)
+    return result
 
 
 def check_positive(name: str, value: Any) -> float:
@@ -88,28 +142,96 @@ def check_in_range(
     return value
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` as a plain bool; False for arrays and for comparisons that fail."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return False
+    try:
+        return type(a) is not bool and bool(a == b)
+    except Exception:  # noqa: BLE001 - an object whose == raises is simply not an option
+        return False
+
+
 def check_one_of(name: str, value: Any, options: Iterable[Any]) -> Any:
     """One of a fixed set of options (e.g. ``padding in {"valid", "same"}``)."""
     options = list(options)
-    if value not in options:
+    if not any(_equal(value, option) for option in options):
         raise ValueError(f"`{name}` must be one of {options}. Received: {name}={_short(value)}")
     return value
 
 
+def as_array(name: str, x: Any) -> np.ndarray:
+    """``np.asarray(x)``, with a clear error for ragged nested lists (rows of unequal length)."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError):  # NumPy: "... has an inhomogeneous shape after 1 dimensions"
+        raise ValueError(
+            f"`{name}` must be a rectangular array (nested lists of equal lengths). "
+            f"Received: {name}={_short(x)}"
+        ) from None
+
+
+_NOT_REAL = {
+    "c": "complex numbers (a cast to float would drop the imaginary part)",
+    "m": "time spans (timedelta64)",
+    "M": "dates (datetime64)",
+    "U": "strings",
+    "S": "bytes",
+    "O": "Python objects (e.g. None, or integers too large for int64)",
+    "V": "structured records",
+}
+
+
+def check_real_dtype(name: str, arr: np.ndarray) -> np.ndarray:
+    """Require a real dtype: bool, int, unsigned int or float."""
+    if arr.dtype.kind not in "biuf":
+        what = _NOT_REAL.get(arr.dtype.kind, f"values of dtype {arr.dtype}")
+        raise TypeError(
+            f"`{name}` must be an array of numbers (bool, int or float), not {what}. "
+            f"Received: {name} with dtype={arr.dtype}"
+        )
+    return arr
+
+
+def cast_finite(name: str, x: np.ndarray, dtype: Any) -> np.ndarray:
+    """``x.astype(dtype)``, with finiteness checked AFTER the cast.
+
+    A finite value beyond the target's range (1e39 into float32, a long double beyond float64)
+    becomes ``inf`` in a plain cast; here it is an error that names the first such value. Values
+    that were already NaN/inf are left to :func:`check_finite`.
+    """
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = x.astype(dtype)
+    if dtype.kind == "f" and not np.all(np.isfinite(out)):
+        lost = ~np.isfinite(out)
+        if x.dtype.kind == "f":
+            lost &= np.isfinite(x)  # NaN/inf before the cast: not the cast's doing
+        if lost.any():
+            first = tuple(int(i) for i in np.argwhere(lost)[0])
+            where = f"{name}[{', '.join(map(str, first))}]" if first else name
+            raise ValueError(
+                f"`{name}` must fit in {dtype.name} (|value| <= {np.finfo(dtype).max:.4g}): "
+                f"{int(lost.sum())} value(s) overflow to inf when cast to {dtype.name}. "
+                f"Received: {where}={x[first]}"
+            )
+    return out
+
+
 def as_float_array(name: str, x: Any) -> np.ndarray:
-    """Convert to a float32/float64 array; other float dtypes and ints become float64.
+    """Convert to a float32/float64 array; other float dtypes, ints and bools become float64.
 
     float32 and float64 inputs keep their dtype (the math layer returns the input's dtype).
+    Ragged lists, strings, objects, complex numbers and dates are rejected (:func:`as_array`,
+    :func:`check_real_dtype`).
     """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"`{name}` must be an array of numbers. Received: {name}={_short(x)}")
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(
-            f"`{name}` must be an array of numbers. Received: {name} with dtype={arr.dtype}"
-        )
+    arr = check_real_dtype(name, as_array(name, x))
     if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
+        arr = cast_finite(name, arr, np.float64)  # a long double beyond float64 is an error
     return arr
 
 
@@ -136,6 +258,12 @@ def check_same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> 
 
 def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
     """Require the same number of samples (first dimension)."""
+    for name, value in ((name_a, a), (name_b, b)):
+        if np.ndim(value) == 0:
+            raise ValueError(
+                f"`{name}` must be an array with one entry per sample (shape (n, ...)). "
+                f"Received: {name}={_short(value)}"
+            )
     if len(a) != len(b):
         raise ValueError(
             f"`{name_a}` and `{name_b}` must have the same number of samples. "
@@ -156,10 +284,17 @@ def check_finite(name: str, x: np.ndarray) -> np.ndarray:
 
 
 def check_labels(name: str, y: Any, num_classes: int) -> np.ndarray:
-    """Integer class labels in ``[0, num_classes)``."""
-    arr = np.asarray(y)
-    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-        arr = arr.astype(np.int64)
+    """Integer class labels in ``[0, num_classes)`` (integer-valued floats are converted)."""
+    arr = as_array(name, y)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        if not finite.all():
+            raise ValueError(
+                f"`{name}` must hold integer class labels, not NaN/inf. Received: {name} with "
+                f"{int(arr.size - np.count_nonzero(finite))} NaN/inf value(s) out of {arr.size}"
+            )
+        if np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2.0**53):
+            arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
         raise TypeError(
             f"`{name}` must hold integer class labels. Received: {name} with dtype={arr.dtype}"
@@ -172,22 +307,100 @@ def check_labels(name: str, y: Any, num_classes: int) -> np.ndarray:
     return arr
 
 
+def _fits(shape: tuple, want: tuple) -> bool:
+    """``shape`` matches ``want``, where ``None`` in ``want`` matches any size."""
+    return len(shape) == len(want) and all(w is None or w == d for d, w in zip(shape, want))
+
+
+def check_targets(name: str, y: np.ndarray, kind: str, output_shape: tuple) -> np.ndarray:
+    """Targets that fit the loss: the message says how to fix a mismatch.
+
+    Args:
+        name: the argument's name in messages (e.g. ``"train y"``).
+        y: the targets (an array of numbers, one row per sample).
+        kind: ``"sparse"`` (one integer label per output position), ``"categorical"`` (one-hot or
+            probability rows), ``"binary"`` (values in [0, 1]) or ``"other"`` (any finite numbers,
+            e.g. regression).
+        output_shape: the model's output shape without the batch axis, e.g. ``(10,)``.
+    """
+    y = check_real_dtype(name, as_array(name, y))
+    k, per_sample = output_shape[-1], tuple(y.shape[1:])
+    if kind == "sparse":
+        if k is not None and k > 1 and _fits(per_sample, output_shape):
+            raise ValueError(
+                f"`{name}` holds rows of length {k} (one-hot labels?), but the loss is sparse: "
+                f"it expects one integer label per sample. Pass np.argmax({name}, axis=-1), or use "
+                f"keras.losses.CategoricalCrossentropy. Received: {name}.shape={y.shape}"
+            )
+        if not (_fits(per_sample, output_shape[:-1]) or _fits(per_sample, (*output_shape[:-1], 1))):
+            want = ", ".join(["n", *map(str, output_shape[:-1])])
+            raise ValueError(
+                f"`{name}` must hold one integer label per sample, shape ({want}{',' if len(output_shape) == 1 else ''}) "
+                f"or ({want}, 1), for a sparse loss. Received: {name}.shape={y.shape}"
+            )
+        return check_labels(name, y, k) if k is not None else y
+    if y.dtype.kind == "f":
+        check_finite(name, y)
+    if kind == "categorical" and not _fits(per_sample, output_shape):
+        integer_labels = _fits(per_sample, output_shape[:-1]) or _fits(per_sample, (*output_shape[:-1], 1))
+        fix = (
+            f"Use keras.losses.SparseCategoricalCrossentropy for integer labels, or pass "
+            f"keras.utils.to_categorical({name}, {k})"
+            if integer_labels
+            else f"Give every sample a row of {k} values (one per class)"
+        )
+        raise ValueError(
+            f"`{name}` must hold one-hot rows of length {k} for a categorical loss. {fix}. "
+            f"Received: {name}.shape={y.shape}"
+        )
+    if kind in ("binary", "categorical") and y.size and (y.min() < 0 or y.max() > 1):
+        what = "binary targets" if kind == "binary" else "one-hot (or probability) rows with values"
+        raise ValueError(
+            f"`{name}` must hold {what} in [0, 1]. Received: {name} with min={y.min()}, max={y.max()}"
+        )
+    return y
+
+
+def _physical_memory() -> int | None:
+    """Bytes of RAM, where the OS tells (Linux, macOS); else ``None``."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(name: str, value: Any, n_values: int, itemsize: int) -> None:
+    """Refuse an allocation of ``n_values * itemsize`` bytes that exceeds this machine's RAM.
+
+    Without it, NumPy either raises a bare ``MemoryError`` or (with memory overcommit) starts
+    filling pages until the operating system kills the process.
+    """
+    need, total = int(n_values) * int(itemsize), _physical_memory()
+    if total is not None and need > total:
+        raise ValueError(
+            f"`{name}` asks for {need / 2**30:.3g} GiB of arrays, more than this machine's "
+            f"{total / 2**30:.3g} GiB of memory. Received: {name}={_short(value)}"
+        )
+
+
 # --- Helpers added for the math layer (activations, losses, optimizers, numpy_net, conv, rnn) ---
 
 
 def check_float_input(
-    name: str, x: Any, rank: int | tuple[int, ...] | None = None, meaning: str = ""
+    name: str, x: Any, rank: int | tuple[int, ...] | None = None, meaning: str = "",
+    dtype: Any = None,
 ) -> np.ndarray:
-    """``as_float_array`` + optional ``check_rank`` + ``check_finite`` in one call.
+    """``as_float_array`` + optional ``check_rank`` + ``check_finite`` (+ a checked cast) in one call.
 
     The usual first line of a math-layer function: numbers in, float32/float64 array out, with
-    NaN/inf rejected.
+    NaN/inf rejected. With ``dtype``, the array is cast to it by :func:`cast_finite` (a finite
+    value that overflows the new dtype is an error, not a silent inf).
     """
     arr = as_float_array(name, x)
     if rank is not None:
         check_rank(name, arr, rank, meaning)
     check_finite(name, arr)
-    return arr
+    return arr if dtype is None else cast_finite(name, arr, dtype)
 
 
 def check_pair(name: str, value: Any, minimum: int = 1) -> tuple[int, int]:

@@ -108,7 +108,8 @@ def tanh_grad(z: np.ndarray) -> np.ndarray:
 
 def _tanh_grad(z: np.ndarray) -> np.ndarray:
     # 1 - tanh(z)^2 = sech(z)^2 = 4 e / (1 + e)^2 with e = exp(-2|z|): no cancellation, no overflow.
-    e = np.exp(-2 * np.abs(z))
+    # |z| is capped at 1000 (e is 0 from |z| = 373 on, even in float64) so that 2|z| cannot overflow.
+    e = np.exp(-2 * np.minimum(np.abs(z), 1000))
     return (4 * e / ((1 + e) * (1 + e))).astype(z.dtype, copy=False)
 
 
@@ -197,6 +198,11 @@ def _check_axis(z: np.ndarray, axis: int) -> int:
         raise ValueError(
             f"`axis` must be a valid axis for `z` of rank {z.ndim}. Received: axis={axis}"
         )
+    if z.shape[axis] == 0:
+        raise ValueError(
+            f"`z` must have at least one class along axis {axis} (a softmax over nothing is "
+            f"undefined). Received: z.shape={z.shape}"
+        )
     return axis
 
 
@@ -222,7 +228,8 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(z - z.max(axis=axis, keepdims=True))  # every exponent <= 0
+    with np.errstate(over="ignore"):  # z - m may round to -inf near the float limit: exp gives 0
+        e = np.exp(z - z.max(axis=axis, keepdims=True))  # every exponent <= 0
     return e / e.sum(axis=axis, keepdims=True)
 
 
@@ -242,7 +249,8 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    shifted = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # -inf where z_i - m overflows: the correctly rounded log p_i
+        shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 

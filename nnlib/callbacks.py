@@ -11,7 +11,7 @@ callback                    with ``Trainer``            with ``keras.Model.fit``
 :data:`EarlyStopping`       yes (Keras's own class)    yes
 :class:`ResumableCheckpoint`  saves and resumes        saves and restores weights; pass
                                                        ``initial_epoch=cb.initial_epoch`` yourself
-:class:`DivergenceGuard`    yes (exact step)           yes (snapshots weights every batch: slower)
+:class:`DivergenceGuard`    yes (exact step)           yes (copies weights every batch: slower)
 ==========================  =========================  =========================================
 
 ``EarlyStopping`` *is* ``keras.callbacks.EarlyStopping``: it only needs ``logs``,
@@ -20,6 +20,7 @@ callback                    with ``Trainer``            with ``keras.Model.fit``
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import warnings
@@ -32,7 +33,7 @@ import_tensorflow()  # TF's start-up log lines kept out of stderr before keras l
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nnlib._validation import check_int, check_type  # noqa: E402
+from nnlib._validation import _short, check_int, check_type  # noqa: E402
 
 __all__ = ["ProgressBar", "EarlyStopping", "ResumableCheckpoint", "DivergenceGuard"]
 
@@ -55,6 +56,11 @@ class ProgressBar(keras.callbacks.Callback):
     def __init__(self, verbose: int = 1, file: Any = None) -> None:
         super().__init__()
         self.verbose = check_int("verbose", verbose, minimum=0)
+        if file is not None and not callable(getattr(file, "write", None)):
+            raise TypeError(
+                f"`file` must be a text stream with a write() method (e.g. sys.stdout), or None for "
+                f"sys.stderr. Received: file={_short(file)}"
+            )
         self.file = file
         self.bar = None
 
@@ -114,6 +120,11 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         super().__init__()
         check_type("directory", directory, (str, os.PathLike), "a path")
         self.directory = os.fspath(directory)
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise ValueError(
+                "`directory` must be a folder for the checkpoints (created if missing), not a file. "
+                f"Received: directory={self.directory!r}"
+            )
         self.max_to_keep = check_int("max_to_keep", max_to_keep, minimum=1)
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
         self._trainer = None
@@ -150,21 +161,28 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
 
 class DivergenceGuard(keras.callbacks.Callback):
-    r"""Stop at the first non-finite loss and put back the last finite weights.
+    r"""Stop at the first step that goes wrong and put back the last finite weights.
 
     With a too-large learning rate the loss grows, overflows to ``inf`` and the next update turns
-    every weight into ``NaN``. At the first step :math:`s` whose loss
-    :math:`\mathcal L(\theta_s)` is NaN or :math:`\pm\infty`, the guard restores
-    :math:`\theta_s` — the weights before that step's update, the last ones training produced
-    that are all finite — stops training, records where and why, and emits a ``RuntimeWarning``.
+    every weight into ``NaN``; a single huge step (or a NaN in an input batch) can also make the
+    weights non-finite while the loss of that step was still finite. Step :math:`s` goes wrong
+    when its loss :math:`\mathcal L(\theta_s)` is NaN or :math:`\pm\infty`, **or** when its update
+    leaves weights :math:`\theta_{s+1}` that are not all finite. At the first such step the guard
+    restores :math:`\theta_s` — the weights before that step, which are all finite (the step
+    before did not go wrong, and training must start from finite weights) — stops training,
+    records where and why, and emits a ``RuntimeWarning``. This holds for any number of steps,
+    a one-step run included.
 
-    With the Trainer the check runs inside the compiled epoch (no per-step Python); with
-    ``keras.Model.fit`` the guard copies the weights before every batch (slower).
+    With the Trainer the checks run inside the compiled epoch (no per-step Python; the weights
+    are backed up and tested for NaN/inf at every step); with ``keras.Model.fit`` the guard
+    copies the weights after every batch (slower).
 
     Attributes:
         stopped: whether training diverged.
-        epoch, step: 0-based epoch and global optimizer step of the first non-finite loss.
-        loss: that loss value.
+        epoch, step: 0-based epoch and global optimizer step of the step that went wrong.
+        loss: that step's loss value.
+        weights_finite: whether the weights after that step were finite (``False``: the update
+            overflowed although the loss was finite).
         reason: a sentence saying what happened.
     """
 
@@ -174,36 +192,54 @@ class DivergenceGuard(keras.callbacks.Callback):
 
     def _reset(self) -> None:
         self.stopped, self.epoch, self.step, self.loss, self.reason = False, None, None, None, None
+        self.weights_finite = None
         self._seen, self._epoch, self._snapshot = 0, 0, None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()
 
-    def on_divergence(self, epoch: int, step: int, loss: float, last_good_weights: list) -> None:
-        """Called by the Trainer after an epoch in which a loss was non-finite."""
+    def on_divergence(self, epoch: int, step: int, loss: float, last_good_weights: list,
+                      weights_finite: bool = True) -> None:
+        """Called by the Trainer after an epoch in which a step went wrong (a non-finite loss, or
+        non-finite weights after the update)."""
         self.model.set_weights(last_good_weights)
-        self._stop(epoch, step, loss)
+        self._stop(epoch, step, loss, weights_finite)
 
-    def _stop(self, epoch: int, step: int, loss: float) -> None:
+    def _stop(self, epoch: int, step: int, loss: float, weights_finite: bool) -> None:
         self.stopped, self.epoch, self.step, self.loss = True, epoch, step, loss
+        self.weights_finite = weights_finite
         self.model.stop_training = True
+        if not weights_finite and math.isfinite(loss):
+            what = (f"the update at step {step} (epoch {epoch}) made the weights NaN/inf, although "
+                    f"its loss was {loss:.4g}")
+        else:
+            what = f"the loss became {loss} at step {step} (epoch {epoch})"
         self.reason = (
-            f"Training diverged: the loss became {loss} at step {step} (epoch {epoch}); "
-            f"restored the weights from before that step and stopped. Try a smaller learning rate."
+            f"Training diverged: {what}; restored the weights from before that step and stopped. "
+            "Try a smaller learning rate (and check the inputs for NaN/inf)."
         )
         warnings.warn(self.reason, RuntimeWarning, stacklevel=2)
 
     # keras.Model.fit path: per-batch hooks ---------------------------------------------------
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch = epoch
+        self._epoch, self._snapshot = epoch, None  # other callbacks may change weights between epochs
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self._snapshot = self.model.get_weights()
+        if self._snapshot is None:
+            self._snapshot = self.model.get_weights()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if not self.stopped and loss is not None and not np.all(np.isfinite(np.asarray(loss, dtype=float))):
+        # One copy per batch: the weights after a good step are the snapshot for the next one.
+        if self.stopped:
+            return
+        loss = (logs or {}).get("loss")  # Keras logs the epoch's running mean: once NaN/inf, it stays so
+        loss = None if loss is None else float(np.asarray(loss, dtype=float))
+        weights = self.model.get_weights()
+        weights_finite = all(np.all(np.isfinite(w)) for w in weights if w.dtype.kind == "f")
+        if (loss is not None and not math.isfinite(loss)) or not weights_finite:
             self.model.set_weights(self._snapshot)
-            self._stop(self._epoch, self._seen, float(np.asarray(loss)))
+            self._stop(self._epoch, self._seen, math.nan if loss is None else loss, weights_finite)
+        else:
+            self._snapshot = weights
         self._seen += 1

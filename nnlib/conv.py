@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from nnlib._validation import check_float_input, check_one_of, check_pair
+from nnlib._validation import cast_finite, check_float_input, check_one_of, check_pair
 
 __all__ = ["conv2d", "max_pool2d"]
 
@@ -33,8 +33,15 @@ def _pad(x: np.ndarray, window: tuple[int, int], strides: tuple[int, int], paddi
     return np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], constant_values=value)
 
 
-def _check_fits(x: np.ndarray, window: tuple[int, int], what: str) -> None:
-    if x.shape[1] < window[0] or x.shape[2] < window[1]:
+def _check_fits(x: np.ndarray, window: tuple[int, int], what: str, padding: str) -> None:
+    """Every output needs one full window: an empty image never has one, and with
+    ``padding="valid"`` the image must be at least as large as the window."""
+    if x.shape[1] == 0 or x.shape[2] == 0:
+        raise ValueError(
+            f"`x` must have height and width >= 1 (an empty image has no {what} window). "
+            f"Received: x.shape={x.shape}"
+        )
+    if padding == "valid" and (x.shape[1] < window[0] or x.shape[2] < window[1]):
         raise ValueError(
             f"`x` is smaller than the {what} window {window} with padding='valid'. "
             f"Received: x.shape={x.shape}"
@@ -73,11 +80,15 @@ def conv2d(x: np.ndarray, kernel: np.ndarray, stride: int | tuple[int, int] = 1,
     strides = check_pair("stride", stride)
     padding = check_one_of("padding", padding, ["valid", "same"])
     window = kernel.shape[:2]
+    if min(window) == 0:
+        raise ValueError(
+            f"`kernel` must have a window of at least 1x1 (axes 0 and 1). Received: kernel.shape={kernel.shape}"
+        )
+    _check_fits(x, window, "kernel", padding)
     xp = _pad(x, window, strides, padding, 0.0)
-    _check_fits(xp, window, "kernel")
     patches = sliding_window_view(xp, window, axis=(1, 2))[:, ::strides[0], ::strides[1]]
     # patches: (batch, oh, ow, in, kh, kw); contract (in, kh, kw) with the kernel's (kh, kw, in)
-    return np.tensordot(patches, kernel.astype(x.dtype, copy=False), axes=([3, 4, 5], [2, 0, 1]))
+    return np.tensordot(patches, cast_finite("kernel", kernel, x.dtype), axes=([3, 4, 5], [2, 0, 1]))
 
 
 def max_pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2,
@@ -102,7 +113,7 @@ def max_pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2,
     window = check_pair("pool_size", pool_size)
     strides = window if stride is None else check_pair("stride", stride)
     padding = check_one_of("padding", padding, ["valid", "same"])
+    _check_fits(x, window, "pooling", padding)
     xp = _pad(x, window, strides, padding, -np.inf)
-    _check_fits(xp, window, "pooling")
     patches = sliding_window_view(xp, window, axis=(1, 2))[:, ::strides[0], ::strides[1]]
     return patches.max(axis=(-2, -1))  # (batch, oh, ow, channels, ph, pw) -> (batch, oh, ow, channels)

@@ -1,9 +1,11 @@
 """Data: real datasets that ship offline, seeded splits, and ``tf.data`` pipelines.
 
-Serves chapter 1.1 (digits), part 2 (data, features, labels, splits) and every training chapter;
+Serves part 2 (data, features, labels, splits), chapters 3.4 and 3.6 (the diabetes
+regression of :func:`load_diabetes`) and every training chapter;
 the 2-D toy sets (:func:`make_moons`, :func:`make_spirals`) serve the decision-boundary plots of
 parts 2–4, and :func:`load_mnist` / :func:`load_fashion_mnist` serve readers who are online.
-Every loader and generator returns :class:`Splits`, which unpacks like Keras's ``load_data()``::
+Every classification loader and generator returns :class:`Splits`, which unpacks like Keras's
+``load_data()`` (:func:`load_diabetes`, a regression studied whole, returns ``(x, y)``)::
 
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_digits()
 
@@ -20,10 +22,14 @@ import numpy as np
 
 from nnlib.perturb import nudge
 from nnlib._validation import (
-    as_float_array,
+    as_array,
+    cast_finite,
+    check_bool,
     check_finite,
+    check_float_input,
     check_in_range,
     check_int,
+    check_real_dtype,
     check_same_length,
     check_type,
 )
@@ -33,6 +39,7 @@ __all__ = [
     "train_val_test_split",
     "load_digits",
     "load_breast_cancer",
+    "load_diabetes",
     "make_moons",
     "make_spirals",
     "to_dataset",
@@ -76,9 +83,7 @@ def train_val_test_split(
     Returns:
         :class:`Splits` ``((x_train, y_train), (x_val, y_val), (x_test, y_test))``.
     """
-    from sklearn.model_selection import train_test_split
-
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_array("x", x), as_array("y", y)
     check_same_length("x", x, "y", y)
     val_size = check_in_range("val_size", val_size, 0.0, 1.0, high_inclusive=False)
     test_size = check_in_range("test_size", test_size, 0.0, 1.0, False, False)
@@ -87,19 +92,46 @@ def train_val_test_split(
             "`val_size + test_size` must be < 1 so that samples remain for training. "
             f"Received: val_size={val_size}, test_size={test_size}"
         )
-    seed = check_int("seed", seed, minimum=0)
-    strat = y if stratify else None
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=test_size, random_state=seed, stratify=strat
-    )
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)  # scikit-learn's seed range
+    if check_bool("stratify", stratify):
+        _check_stratifiable(y)
+    x_rest, x_test, y_rest, y_test = _split(x, y, test_size, seed, stratify, "test", len(x))
     if val_size == 0:
         empty = (x_rest[:0], y_rest[:0])
         return _nudged(Splits((x_rest, y_rest), empty, (x_test, y_test)))
-    strat = y_rest if stratify else None
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=val_size / (1.0 - test_size), random_state=seed, stratify=strat
+    x_train, x_val, y_train, y_val = _split(
+        x_rest, y_rest, val_size / (1.0 - test_size), seed, stratify, "validation", len(x)
     )
     return _nudged(Splits((x_train, y_train), (x_val, y_val), (x_test, y_test)))
+
+
+def _check_stratifiable(y: np.ndarray) -> None:
+    """Stratifying needs class labels with at least two samples in every class."""
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise ValueError(
+            f"`y` holds continuous values ({np.unique(y).size} distinct), which cannot be stratified by "
+            f"class: pass stratify=False for regression targets. Received: y with dtype={y.dtype}"
+        )
+    classes, counts = np.unique(y, axis=0 if y.ndim > 1 else None, return_counts=True)
+    if counts.size and counts.min() < 2:
+        raise ValueError(
+            f"`y` must have at least 2 samples of every class to stratify; class {classes[np.argmin(counts)]} "
+            f"has {counts.min()}. Pass stratify=False, or drop or merge the rare classes. "
+            f"Received: y with {classes.shape[0]} classes"
+        )
+
+
+def _split(x, y, size: float, seed: int, stratify: bool, part: str, n: int):
+    """scikit-learn's ``train_test_split``, its size errors restated for our arguments."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(x, y, test_size=size, random_state=seed, stratify=y if stratify else None)
+    except ValueError as err:  # too few samples (or samples per class) for the sizes asked for
+        raise ValueError(
+            f"`x` and `y` hold too few samples to split off a {part} set: {err} Use more samples, "
+            f"other sizes{' or stratify=False' if stratify else ''}. Received: len(x)={n}"
+        ) from None
 
 
 def _nudged(splits: Splits) -> Splits:
@@ -135,7 +167,7 @@ def load_digits(
     """
     from sklearn import datasets
 
-    check_type("flatten", flatten, bool, "a bool")
+    check_bool("flatten", flatten)
     _check_dtype(dtype)
     bunch = datasets.load_digits()
     x = (bunch.data / 16.0).astype(dtype)  # 16 grey levels -> [0, 1]
@@ -167,7 +199,7 @@ def load_breast_cancer(
     """
     from sklearn import datasets
 
-    check_type("standardize", standardize, bool, "a bool")
+    check_bool("standardize", standardize)
     _check_dtype(dtype)
     bunch = datasets.load_breast_cancer()
     splits = train_val_test_split(bunch.data, bunch.target.astype(np.int64), val_size, test_size, seed)
@@ -178,6 +210,45 @@ def load_breast_cancer(
     return _nudged(Splits(
         (x_tr.astype(dtype), y_tr), (x_va.astype(dtype), y_va), (x_te.astype(dtype), y_te)
     ))
+
+
+def load_diabetes(standardize: bool = True, dtype: str = "float64") -> tuple[np.ndarray, np.ndarray]:
+    r"""The diabetes regression data (442 patients × 10 features), whole and unsplit.
+
+    Ten baseline measurements per patient — age, sex, body-mass index, average blood pressure and
+    six blood-serum values — and the target, a measure of disease progression one year later
+    (Efron et al., 2004). Chapters 3.4 and 3.6 use all 442 patients to study *optimization*: the
+    training loss of a linear model and its exact least-squares minimum, not generalization. To
+    split, pass the arrays to :func:`train_val_test_split` with ``stratify=False``.
+
+    With ``standardize=True`` every feature column and the target are z-scored over all 442
+    patients, :math:`x'_{ij} = (x_{ij} - \mu_j)/\sigma_j` (population :math:`\sigma`), so that one
+    learning rate suits every weight. With ``standardize=False`` they are the raw measurements in
+    their own units (scikit-learn's ``load_diabetes(scaled=False)``; *not* scikit-learn's default,
+    which is already centred and scaled to unit column norm).
+
+    Args:
+        standardize: z-score the features and the target.
+        dtype: floating dtype of both arrays (``"float32"`` or ``"float64"``).
+
+    Returns:
+        ``(x, y)``: features of shape ``(442, 10)`` and targets of shape ``(442,)``.
+
+    Example:
+        >>> x, y = load_diabetes()
+        >>> x.shape, y.shape
+        ((442, 10), (442,))
+    """
+    from sklearn import datasets
+
+    standardize = check_bool("standardize", standardize)
+    _check_dtype(dtype)
+    bunch = datasets.load_diabetes(scaled=False)
+    x, y = bunch.data, bunch.target.astype(np.float64)
+    if standardize:
+        x = (x - x.mean(axis=0)) / x.std(axis=0)  # (442, 10): every column mean 0, std 1
+        y = (y - y.mean()) / y.std()
+    return nudge(x.astype(dtype), seed=0), nudge(y.astype(dtype), seed=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,8 +291,19 @@ def make_moons(
     noise = check_in_range("noise", noise, 0.0, float("inf"))
     seed = check_int("seed", seed, minimum=0)
     _check_dtype(dtype)
-    x, y = datasets.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
-    return train_val_test_split(x.astype(dtype), y.astype(np.int64), val_size, test_size, seed)
+    with np.errstate(over="ignore"):
+        x, y = datasets.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    x = _noisy_points(x, noise, dtype)
+    return train_val_test_split(x, y.astype(np.int64), val_size, test_size, seed)
+
+
+def _noisy_points(x: np.ndarray, noise: float, dtype: str) -> np.ndarray:
+    """Generated points in ``dtype``; a noise so large that they overflow it is an error."""
+    if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > np.finfo(dtype).max:
+        raise ValueError(
+            f"`noise` is too large: the generated points overflow {dtype}. Received: noise={noise}"
+        )
+    return x.astype(dtype)
 
 
 def make_spirals(
@@ -267,9 +349,11 @@ def make_spirals(
     per_class = n_samples // n_classes
     r = np.tile(np.linspace(0.0, 1.0, per_class), n_classes)  # (K * per_class,)
     k = np.repeat(np.arange(n_classes), per_class)
-    theta = 4.0 * r + 2.0 * np.pi * k / n_classes + rng.normal(0.0, noise, r.shape)
-    x = np.stack([r * np.sin(theta), r * np.cos(theta)], axis=1)  # (n, 2)
-    return train_val_test_split(x.astype(dtype), k.astype(np.int64), val_size, test_size, seed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        theta = 4.0 * r + 2.0 * np.pi * k / n_classes + rng.normal(0.0, noise, r.shape)
+        x = np.stack([r * np.sin(theta), r * np.cos(theta)], axis=1)  # (n, 2)
+    x = _noisy_points(x, noise, dtype)
+    return train_val_test_split(x, k.astype(np.int64), val_size, test_size, seed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,9 +377,9 @@ def to_dataset(
     resumes from a checkpoint (it replays the first :math:`e` passes).
 
     Args:
-        x: features, shape ``(n, ...)``; must be finite.
-        y: labels or targets, shape ``(n, ...)``, or ``None`` for a features-only dataset
-            (for ``predict``).
+        x: features, shape ``(n, ...)``; must be finite, also once cast to float32.
+        y: labels or targets (numbers), shape ``(n, ...)``, or ``None`` for a features-only
+            dataset (for ``predict``); float targets must be finite in float32.
         batch_size: samples per batch, ``>= 1``; the last batch may be smaller unless
             ``drop_remainder=True``.
         shuffle: reshuffle the whole data set (buffer = ``n``) at every pass.
@@ -313,20 +397,21 @@ def to_dataset(
     """
     import tensorflow as tf
 
-    x = check_finite("x", as_float_array("x", x)).astype(np.float32)
+    x = check_float_input("x", x, dtype=np.float32)  # finite before and after the cast
     if x.ndim < 1 or len(x) == 0:
         raise ValueError(f"`x` must hold at least one sample. Received: x.shape={x.shape}")
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    check_type("shuffle", shuffle, bool, "a bool")
+    shuffle = check_bool("shuffle", shuffle)
     seed = check_int("seed", seed, minimum=0)
+    drop_remainder = check_bool("drop_remainder", drop_remainder)
     if y is None:
         tensors = x
     else:
-        y = np.asarray(y)
+        y = as_array("y", y)
         check_same_length("x", x, "y", y)
+        check_real_dtype("y", y)
         if y.dtype.kind == "f":
-            check_finite("y", y)
-            y = y.astype(np.float32)
+            y = cast_finite("y", check_finite("y", y), np.float32)
         tensors = (x, y)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
@@ -420,11 +505,15 @@ def _finish_images(
     return _nudged(Splits((x_tr, y_tr), (x_va, y_va), (x_test, y_test)))
 
 
-def _check_loader_args(val_size, seed, flatten, dtype) -> tuple[float, int]:
+def _check_loader_args(val_size, seed, flatten, dtype, cache_dir, origin) -> tuple[float, int]:
     val_size = check_in_range("val_size", val_size, 0.0, 1.0, high_inclusive=False)
-    seed = check_int("seed", seed, minimum=0)
-    check_type("flatten", flatten, bool, "a bool")
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+    check_bool("flatten", flatten)
     _check_dtype(dtype)
+    if cache_dir is not None:
+        check_type("cache_dir", cache_dir, (str, os.PathLike), "a path (or None for ~/.keras)")
+    if origin is not None:
+        check_type("origin", origin, str, "a URL string (or None for Keras's)")
     return val_size, seed
 
 
@@ -466,7 +555,7 @@ def load_mnist(
         >>> x_train.shape  # doctest: +SKIP
         (54000, 784)
     """
-    val_size, seed = _check_loader_args(val_size, seed, flatten, dtype)
+    val_size, seed = _check_loader_args(val_size, seed, flatten, dtype, cache_dir, origin)
     fname, file_hash = next(iter(_MNIST_FILES.items()))
     path = _fetch(fname, origin or _KERAS_DATASETS + fname, file_hash, cache_dir, "datasets")
     with np.load(path, allow_pickle=False) as f:  # plain arrays only: never unpickle downloads
@@ -516,7 +605,7 @@ def load_fashion_mnist(
             alternative).
         ValueError: a file failed its SHA-256 check or is not an IDX file.
     """
-    val_size, seed = _check_loader_args(val_size, seed, flatten, dtype)
+    val_size, seed = _check_loader_args(val_size, seed, flatten, dtype, cache_dir, origin)
     base = origin or _KERAS_DATASETS
     paths = {
         fname: _fetch(fname, base + fname, file_hash, cache_dir, os.path.join("datasets", "fashion-mnist"))

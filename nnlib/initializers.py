@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nnlib._validation import check_int, check_one_of, check_type
+from nnlib._validation import check_int, check_memory, check_one_of, check_type
 
 __all__ = ["compute_fans", "zeros", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"]
 
@@ -66,17 +66,25 @@ def _check_rng(rng) -> np.random.Generator:
 
 
 def _check_dtype(dtype: str) -> str:
-    name = dtype if isinstance(dtype, str) else getattr(np.dtype(dtype), "name", dtype)
-    return check_one_of("dtype", name, ["float32", "float64"])
+    """``"float32"`` or ``"float64"``, also given as ``np.float32`` or ``np.dtype("float64")``."""
+    if isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic):
+        dtype = np.dtype(dtype).name
+    return check_one_of("dtype", dtype, ["float32", "float64"])
+
+
+def _check_size(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Refuse a shape whose float64 draw (8 bytes a value, before the cast) cannot fit in memory."""
+    check_memory("shape", shape, math.prod(shape), 8)
+    return shape
 
 
 def _uniform(shape, rng, dtype, variance: float) -> np.ndarray:
     limit = math.sqrt(3.0 * variance)  # Var U(-l, l) = l^2 / 3
-    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+    return rng.uniform(-limit, limit, size=_check_size(shape)).astype(dtype)
 
 
 def _truncated_normal(shape, rng, dtype, variance: float) -> np.ndarray:
-    x = rng.standard_normal(size=shape)
+    x = rng.standard_normal(size=_check_size(shape))
     outside = np.abs(x) > 2.0
     while np.any(outside):  # redraw the samples beyond two standard deviations
         x[outside] = rng.standard_normal(size=int(outside.sum()))
@@ -93,7 +101,9 @@ def zeros(shape: Sequence[int], rng: np.random.Generator | None = None, dtype: s
     """
     if rng is not None:
         _check_rng(rng)
-    return np.zeros(_check_shape(shape), dtype=_check_dtype(dtype))
+    shape, dtype = _check_shape(shape), _check_dtype(dtype)
+    check_memory("shape", shape, math.prod(shape), np.dtype(dtype).itemsize)
+    return np.zeros(shape, dtype=dtype)
 
 
 def glorot_uniform(shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32") -> np.ndarray:

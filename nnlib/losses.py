@@ -21,11 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib._validation import (
+    as_array,
+    check_bool,
     check_float_input,
     check_labels,
     check_min_rank,
     check_same_shape,
-    check_type,
 )
 from nnlib.activations import log_softmax, sigmoid, softmax
 
@@ -48,7 +49,7 @@ EPSILON = 1e-7
 
 def _pair(y_true, y_pred, squeeze: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Float arrays of one shape, computed in ``y_pred``'s dtype (as Keras casts ``y_true``)."""
-    y_pred = check_min_rank("y_pred", check_float_input("y_pred", y_pred), 1)
+    y_pred = _check_last_axis(check_min_rank("y_pred", check_float_input("y_pred", y_pred), 1))
     y_true = check_float_input("y_true", y_true)
     if squeeze:  # Keras's squeeze_or_expand_to_same_rank: (n,) vs (n, 1) is allowed for MSE/MAE
         if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
@@ -59,8 +60,28 @@ def _pair(y_true, y_pred, squeeze: bool = False) -> tuple[np.ndarray, np.ndarray
     return y_true.astype(y_pred.dtype, copy=False), y_pred
 
 
+def _check_last_axis(y_pred: np.ndarray) -> np.ndarray:
+    if y_pred.shape[-1] == 0:
+        raise ValueError(
+            "`y_pred` must have at least one value (output or class) along its last axis: a mean "
+            f"or sum over nothing is undefined. Received: y_pred.shape={y_pred.shape}"
+        )
+    return y_pred
+
+
 def _from_logits(from_logits) -> bool:
-    return check_type("from_logits", from_logits, (bool, np.bool_), "a bool")
+    return check_bool("from_logits", from_logits)
+
+
+def _check_unit(name: str, x: np.ndarray, what: str) -> None:
+    """The documented range [0, 1] of labels and probabilities (Keras does not check it)."""
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise ValueError(
+            f"`{name}` must hold {what} in [0, 1]. Received: {name} with min={x.min()}, max={x.max()}"
+        )
+
+
+_PROBABILITIES = "probabilities (pass from_logits=True if it holds logits)"
 
 
 def _n_samples(y_pred: np.ndarray) -> int:
@@ -145,8 +166,8 @@ def binary_crossentropy(
         >>> binary_crossentropy(np.array([[1.0]]), np.array([[0.5]]))  # -log(1/2)
         array([0.69314718])
     """
-    y_true, y_pred = _pair(y_true, y_pred)
-    if _from_logits(from_logits):
+    y_true, y_pred = _binary_pair(y_true, y_pred, from_logits)
+    if from_logits:
         z = y_pred
         return np.mean(np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z))), axis=-1)
     p, _ = _clip(y_pred)
@@ -161,11 +182,19 @@ def binary_crossentropy_grad(
     Logits: :math:`(\sigma(z) - y)/(nk)`. Probabilities: :math:`\dfrac{p - y}{p(1-p)}\,\dfrac{1}{nk}`
     where :math:`p` is not clipped, 0 where it is.
     """
-    y_true, y_pred = _pair(y_true, y_pred)
-    if _from_logits(from_logits):
+    y_true, y_pred = _binary_pair(y_true, y_pred, from_logits)
+    if from_logits:
         return (sigmoid(y_pred) - y_true) / y_pred.size
     p, inside = _clip(y_pred)
     return np.where(inside, (p - y_true) / (p * (1 - p)), 0).astype(p.dtype) / y_pred.size
+
+
+def _binary_pair(y_true, y_pred, from_logits) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = _pair(y_true, y_pred)
+    _check_unit("y_true", y_true, "binary labels (0/1 or probabilities)")
+    if not _from_logits(from_logits):
+        _check_unit("y_pred", y_pred, _PROBABILITIES)
+    return y_true, y_pred
 
 
 def hinge(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -223,8 +252,8 @@ def categorical_crossentropy(
         >>> categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))
         array([0.69314718])
     """
-    y_true, y_pred = _pair(y_true, y_pred)
-    if _from_logits(from_logits):
+    y_true, y_pred = _categorical_pair(y_true, y_pred, from_logits)
+    if from_logits:
         return -np.sum(y_true * log_softmax(y_pred), axis=-1)
     q = y_pred / y_pred.sum(axis=-1, keepdims=True)
     q, _ = _clip(q)
@@ -240,9 +269,9 @@ def categorical_crossentropy_grad(
     :math:`(p - y)/n` for one-hot labels. Probabilities: back through the clip (0 where clipped) and
     the renormalization :math:`q = p/S`, :math:`\partial q_i/\partial p_j = \delta_{ij}/S - p_i/S^2`.
     """
-    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = _categorical_pair(y_true, y_pred, from_logits)
     n = _n_samples(y_pred)
-    if _from_logits(from_logits):
+    if from_logits:
         return (softmax(y_pred) * y_true.sum(axis=-1, keepdims=True) - y_true) / n
     S = y_pred.sum(axis=-1, keepdims=True)
     q, inside = _clip(y_pred / S)
@@ -251,9 +280,26 @@ def categorical_crossentropy_grad(
     return g_p / n
 
 
-def _sparse_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    y_pred = check_min_rank("y_pred", check_float_input("y_pred", y_pred), 1)
-    y_true = np.asarray(y_true)
+def _categorical_pair(y_true, y_pred, from_logits) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = _pair(y_true, y_pred)
+    _check_unit("y_true", y_true, "one-hot labels (or probability rows)")
+    if not _from_logits(from_logits):
+        _check_unit("y_pred", y_pred, _PROBABILITIES)
+        empty = np.argwhere(y_pred.sum(axis=-1) == 0)
+        if empty.size:
+            row = tuple(int(i) for i in empty[0])
+            raise ValueError(
+                "`y_pred` rows must not sum to 0 (the loss renormalizes p / sum(p)). "
+                f"Received: y_pred row {row[0] if len(row) == 1 else row} sums to 0"
+            )
+    return y_true, y_pred
+
+
+def _sparse_pair(y_true, y_pred, from_logits) -> tuple[np.ndarray, np.ndarray]:
+    y_pred = _check_last_axis(check_min_rank("y_pred", check_float_input("y_pred", y_pred), 1))
+    if not _from_logits(from_logits):
+        _check_unit("y_pred", y_pred, _PROBABILITIES)
+    y_true = as_array("y_true", y_true)
     if y_true.ndim == y_pred.ndim and y_true.ndim > 0 and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]  # (batch, 1) labels are accepted, as in Keras
     if y_true.shape != y_pred.shape[:-1]:
@@ -291,8 +337,8 @@ def sparse_categorical_crossentropy(
         >>> sparse_categorical_crossentropy(np.array([1]), np.array([[0.5, 0.5]]))
         array([0.69314718])
     """
-    labels, y_pred = _sparse_pair(y_true, y_pred)
-    z = y_pred if _from_logits(from_logits) else np.log(_clip(y_pred)[0])
+    labels, y_pred = _sparse_pair(y_true, y_pred, from_logits)
+    z = y_pred if from_logits else np.log(_clip(y_pred)[0])
     log_p = log_softmax(z)
     return -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
 
@@ -305,10 +351,10 @@ def sparse_categorical_crossentropy_grad(
     Logits: :math:`(\mathrm{softmax}(z) - \mathrm{onehot}(y))/n`. Probabilities (clipped
     :math:`p`, :math:`S = \sum_j p_j`): :math:`(1/S - [j = y]/p_j)/n`, 0 where clipping is active.
     """
-    labels, y_pred = _sparse_pair(y_true, y_pred)
+    labels, y_pred = _sparse_pair(y_true, y_pred, from_logits)
     n = _n_samples(y_pred)
     y = _one_hot(labels, y_pred.shape[-1], y_pred.dtype)
-    if _from_logits(from_logits):
+    if from_logits:
         return (softmax(y_pred) - y) / n
     p, inside = _clip(y_pred)
     g = 1 / p.sum(axis=-1, keepdims=True) - y / p

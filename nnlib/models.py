@@ -17,7 +17,10 @@ initial weights.
 """
 from __future__ import annotations
 
+import random
 from typing import Sequence
+
+import numpy as np
 
 from nnlib import perturb
 from nnlib._validation import check_in_range, check_int, check_one_of, check_type
@@ -44,6 +47,29 @@ def _units(name: str, units: int | Sequence[int]) -> tuple[int, ...]:
     units = (units,) if isinstance(units, int) and not isinstance(units, bool) else units
     check_type(name, units, (tuple, list), "an int or a sequence of ints")
     return tuple(check_int(name, u, minimum=1) for u in units)
+
+
+def _keras_identifier(name: str, value, getter, what: str):
+    """``value`` if Keras's ``getter`` understands it (e.g. ``"relu"``, a function, an object).
+
+    Building an initializer without a seed draws one from Python's ``random``: the generators'
+    states are restored, so checking an argument never changes the weights a seeded run gets.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        getter(value)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"`{name}` must be a Keras {what} name such as {_EXAMPLES[what]}, or a callable. "
+            f"Received: {name}={value!r:.80}"
+        ) from None
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+    return value
+
+
+_EXAMPLES = {"activation": "'relu', 'tanh'", "initializer": "'glorot_uniform', 'he_normal'"}
 
 
 def _head(layers, num_classes: int, dropout: float, output_activation: str | None):
@@ -106,6 +132,8 @@ def mlp(
     shape = _shape(input_shape, rank=1)
     hidden = _units("hidden_units", hidden_units)
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+    _keras_identifier("activation", activation, keras.activations.get, "activation")
+    _keras_identifier("kernel_initializer", kernel_initializer, keras.initializers.get, "initializer")
     layers = [keras.Input(shape=shape)]
     for i, units in enumerate(hidden, start=1):
         layers.append(
@@ -157,6 +185,7 @@ def cnn(
     pool_size = check_int("pool_size", pool_size, minimum=1)
     dense = _units("dense_units", dense_units)
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+    _keras_identifier("activation", activation, keras.activations.get, "activation")
     if min(shape[:2]) < pool_size ** len(filters):
         raise ValueError(
             f"`input_shape` is too small for {len(filters)} pooling steps of size {pool_size}: "

@@ -21,6 +21,7 @@ Everything is vectorized over the batch (no Python loop over samples).
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Sequence
 
 import numpy as np
@@ -28,10 +29,14 @@ import numpy as np
 from nnlib import initializers
 from nnlib.perturb import nudge
 from nnlib._validation import (
+    cast_finite,
+    check_bool,
+    check_callable,
     check_float_input,
     check_in_range,
     check_int,
     check_labels,
+    check_memory,
     check_one_of,
     check_same_length,
     check_type,
@@ -41,6 +46,20 @@ from nnlib.optimizers import SGD, Optimizer
 from nnlib.regularizers import dropout as dropout_fn
 
 __all__ = ["MLP"]
+
+
+def _check_callback(callback) -> None:
+    """``callback(epoch, logs)`` must accept two positional arguments."""
+    check_callable("callback", callback, "a function callback(epoch, logs)")
+    try:
+        inspect.signature(callback).bind(0, {})
+    except TypeError:
+        raise TypeError(
+            "`callback` must accept two arguments, callback(epoch, logs). "
+            f"Received: callback with signature {inspect.signature(callback)}"
+        ) from None
+    except ValueError:  # no signature available (some built-ins): trust it
+        pass
 
 
 class MLP:
@@ -83,6 +102,9 @@ class MLP:
         self.dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
         self.l2 = check_in_range("l2", l2, 0.0, float("inf"))
         self.dtype = check_one_of("dtype", dtype, ["float32", "float64"])
+        sizes = self.layer_sizes
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        check_memory("layer_sizes", layer_sizes, n_params, 8)  # the float64 draw of the weights
         self.f, self.f_grad = _KERNELS[self.activation]  # inputs are validated once, up front
         self.rng = np.random.default_rng(self.seed)
         self.params: list[np.ndarray] = []
@@ -97,14 +119,31 @@ class MLP:
         return len(self.params) // 2
 
     # ------------------------------------------------------------------ forward
-    def _check_x(self, X) -> np.ndarray:
-        X = check_float_input("X", X, rank=2, meaning="(batch, features)")
+    def _check_x(self, X, name: str = "X") -> np.ndarray:
+        X = check_float_input(name, X, rank=2, meaning="(batch, features)")
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(
-                f"`X` must have {self.layer_sizes[0]} features (layer_sizes[0]). "
-                f"Received: X.shape={X.shape}"
+                f"`{name}` must have {self.layer_sizes[0]} features (layer_sizes[0]). "
+                f"Received: {name}.shape={X.shape}"
             )
-        return X.astype(self.dtype, copy=False)
+        return cast_finite(name, X, self.dtype)  # a float64 value beyond float32 is an error
+
+    def _check_y(self, y, X: np.ndarray, name: str = "y", x_name: str = "X") -> np.ndarray:
+        """Integer labels, one per row of ``X``: shape ``(n,)``, or ``(n, 1)`` (flattened, as
+        Keras's sparse losses accept it); at least one sample."""
+        y = check_labels(name, y, self.layer_sizes[-1])
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            hint = f" (one-hot rows? pass np.argmax({name}, axis=1))" if y.ndim == 2 else ""
+            raise ValueError(
+                f"`{name}` must have shape (batch,) or (batch, 1): one integer label per sample{hint}. "
+                f"Received: {name}.shape={y.shape}"
+            )
+        check_same_length(x_name, X, name, y)
+        if len(y) == 0:
+            raise ValueError(f"`{x_name}` must hold at least one sample. Received: {x_name}.shape={X.shape}")
+        return y
 
     def _forward(self, X: np.ndarray, training: bool):
         """Return ``zs`` (pre-activations), ``activations`` (a^0 = X, ..., a^L) and dropout masks."""
@@ -137,8 +176,7 @@ class MLP:
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of correctly classified samples."""
         X = self._check_x(X)
-        y = check_labels("y", y, self.layer_sizes[-1])
-        check_same_length("X", X, "y", y)
+        y = self._check_y(y, X)
         return float(np.mean(self.predict(X) == y))
 
     # ------------------------------------------------------------------ backward
@@ -155,11 +193,8 @@ class MLP:
             ``(loss, grads)`` with ``grads`` in the order of :attr:`params`.
         """
         X = self._check_x(X)
-        y = check_labels("y", y, self.layer_sizes[-1])
-        check_same_length("X", X, "y", y)
-        if y.ndim != 1:
-            raise ValueError(f"`y` must have shape (batch,). Received: y.shape={y.shape}")
-        loss, grads, _ = self._backprop(X, y, training)
+        y = self._check_y(y, X)
+        loss, grads, _ = self._backprop(X, y, check_bool("training", training))
         return loss, grads
 
     def _backprop(self, X, y, training):
@@ -198,7 +233,7 @@ class MLP:
         :attr:`params` in place.
 
         Args:
-            x, y: training inputs ``(n, features)`` and integer labels ``(n,)``.
+            x, y: training inputs ``(n, features)`` and integer labels ``(n,)`` (or ``(n, 1)``).
             epochs: passes over the data.
             batch_size: samples per update (the last batch may be smaller).
             optimizer: any :mod:`nnlib.optimizers` optimizer (default ``SGD(0.01)``, as Keras's
@@ -206,24 +241,31 @@ class MLP:
             validation_data: optional ``(x_val, y_val)`` evaluated after each epoch.
             shuffle: reshuffle the training set every epoch.
             callback: optional ``callback(epoch, logs)`` called after each epoch (progress output
-                belongs there, not in the library).
+                belongs there, not in the library); checked before training starts.
 
         Returns:
             History dict of per-epoch lists: ``"loss"``, ``"accuracy"`` (running averages over the
             epoch's batches, as Keras reports them) and ``"val_loss"``, ``"val_accuracy"``.
         """
-        x = self._check_x(x)
-        y = check_labels("y", y, self.layer_sizes[-1])
-        check_same_length("x", x, "y", y)
+        x = self._check_x(x, "x")
+        y = self._check_y(y, x, "y", "x")
         epochs = check_int("epochs", epochs, minimum=1)
         batch_size = check_int("batch_size", batch_size, minimum=1)
-        check_type("shuffle", shuffle, bool, "a bool")
+        shuffle = check_bool("shuffle", shuffle)
         if optimizer is None:
             optimizer = SGD(learning_rate=0.01)
         check_type("optimizer", optimizer, Optimizer, "an nnlib.optimizers optimizer")
+        if callback is not None:
+            _check_callback(callback)
         if validation_data is not None:
             check_type("validation_data", validation_data, (tuple, list), "a tuple (x_val, y_val)")
-            x_val, y_val = self._check_x(validation_data[0]), validation_data[1]
+            if len(validation_data) != 2:
+                raise ValueError(
+                    "`validation_data` must be a pair (x_val, y_val). "
+                    f"Received: validation_data of length {len(validation_data)}"
+                )
+            x_val = self._check_x(validation_data[0], "validation_data x")
+            y_val = self._check_y(validation_data[1], x_val, "validation_data y", "validation_data x")
         history: dict[str, list[float]] = {"loss": [], "accuracy": []}
         if validation_data is not None:
             history.update(val_loss=[], val_accuracy=[])

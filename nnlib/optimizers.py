@@ -20,14 +20,35 @@ float32 to the last bit, since every scalar is rounded to the parameter's dtype 
 Common to all (Keras's ``weight_decay``): if set, :math:`w \leftarrow w - \eta\lambda w` is applied
 **before** the update (decoupled weight decay). Symbols: :math:`g` gradient, :math:`\eta` learning
 rate, :math:`t` = ``iterations + 1``.
+
+Where Keras overflows, we do better (and say so). Keras squares the gradient in the parameter's
+dtype, so for :math:`|g| \gtrsim 1.8\cdot 10^{19}` in float32 (:math:`1.3\cdot 10^{154}` in
+float64) :math:`g^2 = \infty` and Adam, RMSprop and Adagrad silently skip the step. Here the
+second-moment slot is kept *scaled*: it holds :math:`v / 4^k`, and the gradient is squared as
+:math:`(g\,2^{-k})^2`, with :math:`k = 0` (Keras's arithmetic, bit for bit) until a square would
+overflow; then :math:`k` grows and the slot is divided by :math:`4^{\Delta k}` (exact: a power of
+two), and ``opt.get_state(w)["exponent"]`` records :math:`k`. A zero denominator (``epsilon=0``
+and a gradient that has always been 0) gives a step of 0, not NaN.
 """
 from __future__ import annotations
 
+import inspect
+import math
 from typing import Callable, Iterable
 
 import numpy as np
 
-from nnlib._validation import check_finite, check_in_range, check_positive, check_type
+from nnlib._validation import (
+    _short,
+    as_array,
+    cast_finite,
+    check_bool,
+    check_finite,
+    check_in_range,
+    check_number,
+    check_positive,
+    check_real_dtype,
+)
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
 
@@ -43,6 +64,63 @@ def _unit(name: str, value: float) -> float:
     return check_in_range(name, value, 0.0, 1.0, high_inclusive=False)
 
 
+def _check_schedule(schedule: Callable) -> Callable:
+    """A learning-rate schedule must be callable as ``schedule(step)``."""
+    try:
+        inspect.signature(schedule).bind(0)
+    except TypeError:
+        raise TypeError(
+            "`learning_rate` must be a number or a schedule called as learning_rate(step) "
+            f"(one argument: the step). Received: learning_rate={_short(schedule)}"
+        ) from None
+    except ValueError:  # no signature available (some built-ins): trust it
+        pass
+    return schedule
+
+
+def _second_moment(update: Callable, v: np.ndarray, g: np.ndarray, state: dict) -> int:
+    r"""Set ``v[...] = update(v, g2)`` without overflow; return the exponent ``k`` of the slot.
+
+    ``v`` holds the second moment divided by ``4**k`` (``k = state.get("exponent", 0)``) and
+    ``g2`` is :math:`(g\,2^{-k})^2`. ``update`` is linear in ``(v, g2)`` (Adam's
+    ``v + (g2 - v)(1 - beta_2)``, RMSprop's ``rho v + (1 - rho) g2``, Adagrad's ``v + g2``), so the
+    scaled slot stays exact. With ``k = 0`` this is Keras's computation bit for bit; only when it
+    overflows does ``k`` grow so that every scaled value stays below ``2**(max_exponent - 4)``.
+    """
+    k = state.get("exponent", 0)
+    g_k = g if k == 0 else np.ldexp(g, -k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = update(v, g_k * g_k)
+    if not np.all(np.isfinite(new)):
+        top = np.finfo(v.dtype).maxexp - 4  # keep |g 2^-k|^2 and v / 4^dk below 2^top
+        e_g = math.frexp(float(np.max(np.abs(g))))[1]  # max |g| < 2^e_g
+        e_v = math.frexp(float(np.max(v)))[1]
+        k_new = max(k + 1, e_g - top // 2, k + (e_v - top + 1) // 2 + 1)
+        with np.errstate(under="ignore"):
+            v[...] = np.ldexp(v, -2 * (k_new - k))
+            g_k = np.ldexp(g, -k_new)
+            new = update(v, g_k * g_k)
+        k = state["exponent"] = k_new
+    v[...] = new
+    return k
+
+
+def _root(v: np.ndarray, k: int, epsilon: np.floating, inside: bool) -> np.ndarray:
+    r""":math:`\sqrt{v + \epsilon}` (``inside``) or :math:`\sqrt{v} + \epsilon` of the true second
+    moment, from the slot that holds it divided by ``4**k``."""
+    if k == 0:
+        return np.sqrt(v + epsilon) if inside else np.sqrt(v) + epsilon
+    with np.errstate(under="ignore"):
+        if inside:
+            return np.ldexp(np.sqrt(v + np.ldexp(epsilon, -2 * k)), k)
+        return np.ldexp(np.sqrt(v), k) + epsilon
+
+
+def _divide(num: np.ndarray, denom: np.ndarray) -> np.ndarray:
+    """``num / denom``, and 0 where ``denom == 0`` (``epsilon=0`` with an all-zero history)."""
+    return np.divide(num, denom, out=np.zeros_like(num), where=denom != 0)
+
+
 class Optimizer:
     """Base class: learning rate (float or schedule), weight decay, per-parameter state.
 
@@ -51,8 +129,13 @@ class Optimizer:
     """
 
     def __init__(self, learning_rate: LearningRate, weight_decay: float | None = None) -> None:
+        if type(self) is Optimizer:
+            raise TypeError(
+                "`Optimizer` is the base class and cannot update anything: use SGD, Adagrad, RMSprop, "
+                f"Adam or AdamW (or subclass it). Received: Optimizer(learning_rate={_short(learning_rate)})"
+            )
         if callable(learning_rate):
-            self.learning_rate: LearningRate = learning_rate
+            self.learning_rate: LearningRate = _check_schedule(learning_rate)
         else:
             self.learning_rate = check_positive("learning_rate", learning_rate)
         self.weight_decay = None if weight_decay is None else _nonneg("weight_decay", weight_decay)
@@ -62,6 +145,11 @@ class Optimizer:
     # ---- state
     def get_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The slot arrays kept for ``param`` (created with zeros/initial values on first use)."""
+        if not (isinstance(param, np.ndarray) and param.dtype in (np.float32, np.float64)):
+            raise TypeError(
+                "`param` must be a float32/float64 NumPy array (a parameter this optimizer updates). "
+                f"Received: param={_short(param)}"
+            )
         key = id(param)
         if key not in self._slots:  # keep a reference to param so its id cannot be reused
             self._slots[key] = (param, self._init_state(param))
@@ -75,12 +163,16 @@ class Optimizer:
         if not callable(self.learning_rate):
             return self.learning_rate
         lr = self.learning_rate(self.iterations)
-        if not (np.isfinite(lr) and lr >= 0):
+        try:
+            value = check_number("learning_rate", lr[()] if isinstance(lr, np.ndarray) else lr)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not value >= 0:
             raise ValueError(
                 "`learning_rate` schedule must return a finite number >= 0. "
-                f"Received: learning_rate({self.iterations})={lr}"
+                f"Received: learning_rate({self.iterations})={_short(lr)}"
             )
-        return float(lr)
+        return value
 
     # ---- the update
     def apply_gradients(self, grads_and_params: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
@@ -91,6 +183,11 @@ class Optimizer:
             grads_and_params: pairs ``(g, w)``; ``w`` a float32/float64 NumPy array (updated in
                 place), ``g`` an array of the same shape.
         """
+        if isinstance(grads_and_params, (str, bytes, np.ndarray)) or not isinstance(grads_and_params, Iterable):
+            raise TypeError(
+                "`grads_and_params` must be an iterable of (gradient, parameter) pairs, "
+                f"e.g. zip(grads, params). Received: grads_and_params={_short(grads_and_params)}"
+            )
         pairs = list(grads_and_params)
         checked = []
         for i, pair in enumerate(pairs):
@@ -106,31 +203,28 @@ class Optimizer:
                     f"Received: parameter {i} of type {type(w).__name__}"
                     + (f" with dtype={w.dtype}" if isinstance(w, np.ndarray) else "")
                 )
-            g = np.asarray(g)
-            if g.dtype.kind not in "biuf":
-                raise TypeError(
-                    f"Each gradient must be an array of numbers. Received: gradient {i} with "
-                    f"dtype={g.dtype}"
-                )
+            check_finite(f"parameter {i}", w)  # NaN/inf weights: training has already diverged
+            g = check_real_dtype(f"gradient {i}", as_array(f"gradient {i}", g))
             if g.shape != w.shape:
                 raise ValueError(
                     f"Each gradient must have its parameter's shape. Received: gradient {i} with "
                     f"shape {g.shape} for a parameter of shape {w.shape}"
                 )
-            g = g.astype(w.dtype, copy=False)
-            if not np.isfinite(g).all():
-                check_finite(f"gradient {i}", g)  # raises, naming the gradient
-            checked.append((g, w))
+            check_finite(f"gradient {i}", g)  # before the cast: NaN/inf that came in
+            checked.append((cast_finite(f"gradient {i}", g, w.dtype), w))  # after: 1e39 -> float32
         lr = self.current_learning_rate()
         for g, w in checked:
-            lr_w = w.dtype.type(lr)
+            lr_w = cast_finite("learning_rate", np.asarray(lr), w.dtype)[()]
             if self.weight_decay is not None:
                 w -= w * w.dtype.type(self.weight_decay) * lr_w
             self._update(g, w, self.get_state(w), lr_w)
         self.iterations += 1
 
     def _update(self, g: np.ndarray, w: np.ndarray, state: dict, lr: np.floating) -> None:
-        raise NotImplementedError  # pragma: no cover
+        raise TypeError(
+            f"`{type(self).__name__}` must define _update(g, w, state, lr) (Optimizer is the base "
+            f"class). Received: an instance of {type(self).__name__}"
+        )
 
 
 class SGD(Optimizer):
@@ -164,7 +258,7 @@ class SGD(Optimizer):
                  nesterov: bool = False, weight_decay: float | None = None) -> None:
         super().__init__(learning_rate, weight_decay)
         self.momentum = _unit("momentum", momentum)
-        self.nesterov = check_type("nesterov", nesterov, (bool, np.bool_), "a bool")
+        self.nesterov = check_bool("nesterov", nesterov)
 
     def _init_state(self, w):
         return {"velocity": np.zeros_like(w)} if self.momentum != 0 else {}
@@ -189,9 +283,9 @@ class Adagrad(Optimizer):
     puts :math:`\epsilon` inside the root: :math:`w \leftarrow w - \eta\, g / \sqrt{G + \epsilon}`.
 
     Example:
-        >>> w = np.array([1.0]); Adagrad(learning_rate=0.1, initial_accumulator_value=0.0,
-        ...                              epsilon=0.0).apply_gradients([(np.array([2.0]), w)])
-        >>> w  # 1 - 0.1 * 2 / sqrt(4)
+        >>> w = np.array([1.0]); Adagrad(learning_rate=0.1, initial_accumulator_value=0.0
+        ...                              ).apply_gradients([(np.array([2.0]), w)])
+        >>> w  # 1 - 0.1 * 2 / sqrt(4 + 1e-7)
         array([0.9])
     """
 
@@ -205,9 +299,8 @@ class Adagrad(Optimizer):
         return {"accumulator": np.full_like(w, self.initial_accumulator_value)}
 
     def _update(self, g, w, state, lr):
-        G = state["accumulator"]
-        G += g * g
-        w -= lr * g / np.sqrt(G + w.dtype.type(self.epsilon))
+        k = _second_moment(lambda G, g2: G + g2, state["accumulator"], g, state)  # G <- G + g^2
+        w -= _divide(lr * g, _root(state["accumulator"], k, w.dtype.type(self.epsilon), inside=True))
 
 
 class RMSprop(Optimizer):
@@ -225,9 +318,9 @@ class RMSprop(Optimizer):
         (:math:`\ge 0`), weight_decay: as in Keras.
 
     Example:
-        >>> w = np.array([1.0]); RMSprop(learning_rate=0.1, rho=0.75, epsilon=0.0).apply_gradients(
+        >>> w = np.array([1.0]); RMSprop(learning_rate=0.1, rho=0.75).apply_gradients(
         ...     [(np.array([2.0]), w)])
-        >>> w  # v = 0.25 * 4 = 1, so 1 - 0.1 * 2 / 1
+        >>> np.round(w, 6)  # v = 0.25 * 4 = 1, so 1 - 0.1 * 2 / sqrt(1 + 1e-7)
         array([0.8])
     """
 
@@ -246,8 +339,8 @@ class RMSprop(Optimizer):
 
     def _update(self, g, w, state, lr):
         f, v = w.dtype.type, state["velocity"]
-        v[...] = f(self.rho) * v + f(1 - self.rho) * (g * g)
-        increment = lr * g / np.sqrt(v + w.dtype.type(self.epsilon))
+        k = _second_moment(lambda v, g2: f(self.rho) * v + f(1 - self.rho) * g2, v, g, state)
+        increment = _divide(lr * g, _root(v, k, f(self.epsilon), inside=True))
         if self.momentum > 0:
             s = state["momentum"]
             s[...] = w.dtype.type(self.momentum) * s + increment
@@ -267,13 +360,15 @@ class Adam(Optimizer):
     Keras folds the bias correction into the step size (the paper's "efficient" form):
     :math:`\alpha_t = \eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`,
     :math:`w \leftarrow w - \alpha_t\, m / (\sqrt{v} + \epsilon)` — the textbook rule with
-    :math:`\epsilon` replaced by :math:`\epsilon\sqrt{1-\beta_2^t}`. Keras's default
-    :math:`\epsilon = 10^{-7}` (the paper's is :math:`10^{-8}`).
+    :math:`\epsilon` replaced by :math:`\epsilon/\sqrt{1-\beta_2^t}` (since
+    :math:`\sqrt{v} = \sqrt{1-\beta_2^t}\,\sqrt{\hat v}`), which is larger than :math:`\epsilon`
+    early on: about :math:`31.6\,\epsilon` at :math:`t = 1` with :math:`\beta_2 = 0.999`.
+    Keras's default :math:`\epsilon = 10^{-7}` (the paper's is :math:`10^{-8}`).
 
     Example:
-        >>> w = np.array([1.0]); Adam(learning_rate=0.1, epsilon=0.0).apply_gradients(
+        >>> w = np.array([1.0]); Adam(learning_rate=0.1).apply_gradients(
         ...     [(np.array([2.0]), w)])
-        >>> w  # first step: m_hat / sqrt(v_hat) = sign(g), so w moves by exactly eta
+        >>> np.round(w, 5)  # first step: m_hat / sqrt(v_hat) = sign(g), so w moves by eta (less 2e-7)
         array([0.9])
     """
 
@@ -295,8 +390,8 @@ class Adam(Optimizer):
         alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)  # bias correction in the step
         m, v = state["m"], state["v"]
         m += (g - m) * f(1 - self.beta_1)  # = beta_1 m + (1 - beta_1) g
-        v += (g * g - v) * f(1 - self.beta_2)
-        w -= m * alpha / (np.sqrt(v) + f(self.epsilon))
+        k = _second_moment(lambda v, g2: v + (g2 - v) * f(1 - self.beta_2), v, g, state)
+        w -= _divide(m * alpha, _root(v, k, f(self.epsilon), inside=False))
 
 
 class AdamW(Adam):
@@ -309,9 +404,9 @@ class AdamW(Adam):
     Adam's per-coordinate scaling.
 
     Example:
-        >>> w = np.array([1.0]); AdamW(learning_rate=0.1, weight_decay=0.5, epsilon=0.0).apply_gradients(
+        >>> w = np.array([1.0]); AdamW(learning_rate=0.1, weight_decay=0.5).apply_gradients(
         ...     [(np.array([2.0]), w)])
-        >>> w  # decay: 1 - 0.1 * 0.5 = 0.95; then the Adam step of 0.1
+        >>> np.round(w, 5)  # decay: 1 - 0.1 * 0.5 = 0.95; then the Adam step of 0.1
         array([0.85])
     """
 

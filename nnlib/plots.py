@@ -8,11 +8,26 @@ into an existing axes. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from nnlib._validation import as_float_array, check_int, check_rank, check_same_length, check_type
+from nnlib._validation import (
+    _short,
+    as_array,
+    as_float_array,
+    check_bool,
+    check_callable,
+    check_finite,
+    check_int,
+    check_labels,
+    check_number,
+    check_rank,
+    check_real_dtype,
+    check_same_length,
+    check_type,
+)
 
 __all__ = [
     "plot_history",
@@ -22,6 +37,57 @@ __all__ = [
     "show_images",
     "plot_confusion_matrix",
 ]
+
+
+#: The most classes a figure draws (colours, legend entries and matrix cells stay readable).
+MAX_CLASSES = 100
+
+
+def _labels(name: str, values: Any, num_classes: int = MAX_CLASSES) -> np.ndarray:
+    """Integer class labels in ``[0, num_classes)``, flattened to shape ``(n,)``."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"`{name}` must be an array of integer class labels. Received: {name}={_short(values)}")
+    return check_labels(name, values, num_classes).ravel()
+
+
+def _range(name: str, value: Any) -> tuple[float, float]:
+    """A window ``(low, high)`` of finite numbers with ``low < high`` and a finite width."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
+        raise TypeError(f"`{name}` must be a pair (low, high) of numbers. Received: {name}={_short(value)}")
+    if len(value) != 2:
+        raise ValueError(f"`{name}` must be (low, high) with low < high. Received: {name}={_short(value)}")
+    low, high = check_number(name, value[0]), check_number(name, value[1])
+    if not (low < high and np.isfinite(high - low)):
+        raise ValueError(f"`{name}` must be (low, high) with low < high. Received: {name}={value}")
+    return low, high
+
+
+def _values(name: str, values: Any, shape: tuple) -> np.ndarray:
+    """What a user function returned: numbers of the expected shape."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"`{name}` must be an array of numbers. Received: {name}={_short(values)}")
+    values = check_real_dtype(name, as_array(name, values)).astype(float)
+    if values.shape != shape:
+        raise ValueError(
+            f"`{name}` must return one value per point, shape {shape} (elementwise). "
+            f"Received: {name}.shape={values.shape}"
+        )
+    return values
+
+
+def _series(name: str, values: Any) -> np.ndarray:
+    """A per-epoch series: a 1-D array of numbers."""
+    if values is None or isinstance(values, (str, bytes)) or as_array(name, values).ndim == 0:
+        raise TypeError(f"`{name}` must be a list of per-epoch numbers. Received: {name}={_short(values)}")
+    return check_rank(name, as_float_array(name, values), 1)
+
+
+def _class_names(class_names: Any) -> list[str] | None:
+    if class_names is None:
+        return None
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple, np.ndarray)):
+        raise TypeError(f"`class_names` must be a list of names. Received: class_names={_short(class_names)}")
+    return [str(c) for c in class_names]
 
 
 def _axes(ax, figsize=(6, 4)):
@@ -55,12 +121,22 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None, title: str 
     logs = getattr(history, "history", history)
     check_type("history", logs, Mapping, "a keras History or a dict of per-epoch lists")
     if metrics is None:
-        metrics = [k for k in logs if not k.startswith(("val_", "grad_norm/"))]
+        metrics = [k for k in logs if not str(k).startswith(("val_", "grad_norm/"))]
+    if isinstance(metrics, (str, bytes)) or not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"`metrics` must be a list of history keys. Received: metrics={_short(metrics)}")
     if not metrics or any(m not in logs for m in metrics):
         raise ValueError(
             f"`metrics` must name keys of the history. Received: metrics={list(metrics)}, "
             f"keys={list(logs)}"
         )
+    for name in metrics:
+        series = [name] + ([f"val_{name}"] if f"val_{name}" in logs else [])
+        lengths = {_series(f"history[{k!r}]", logs[k]).size for k in series}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"`history[{f'val_{name}'!r}]` must have one value per epoch, like history[{name!r}]. "
+                f"Received: lengths {len(logs[name])} and {len(logs[f'val_{name}'])}"
+            )
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, name in zip(axes[0], metrics):
         epochs = np.arange(1, len(logs[name]) + 1)
@@ -102,10 +178,10 @@ def plot_decision_boundary(
     Returns:
         The ``Figure``; axes labelled :math:`x_1`, :math:`x_2`, legend = classes.
     """
-    x = check_rank("x", as_float_array("x", x), 2)
+    x = check_finite("x", check_rank("x", as_float_array("x", x), 2))
     if x.shape[1] != 2:
         raise ValueError(f"`x` must have 2 features to draw a plane. Received: x.shape={x.shape}")
-    y = np.asarray(y).astype(int).ravel()
+    y = _labels("y", y)
     check_same_length("x", x, "y", y)
     resolution = check_int("resolution", resolution, minimum=10)
     if not callable(predict):
@@ -114,7 +190,15 @@ def plot_decision_boundary(
     (x0, y0), (x1, y1) = x.min(axis=0) - pad, x.max(axis=0) + pad
     g1, g2 = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.c_[g1.ravel(), g2.ravel()].astype(np.float32)  # (resolution^2, 2)
-    out = np.asarray(predict(grid))
+    out = predict(grid)
+    if out is None or isinstance(out, (str, bytes)):
+        raise TypeError(f"`predict` must return an array of outputs. Received: predict(points)={_short(out)}")
+    out = check_finite("predict(points)", check_real_dtype("predict(points)", as_array("predict(points)", out)))
+    if out.ndim not in (1, 2) or len(out) != len(grid):
+        raise ValueError(
+            f"`predict` must return one output row per point, shape ({len(grid)},) or ({len(grid)}, k). "
+            f"Received: predict(points).shape={out.shape}"
+        )
     if out.ndim == 2 and out.shape[1] > 1:
         z = out.argmax(axis=1)
     else:
@@ -160,17 +244,18 @@ def plot_function_and_grad(
     Returns:
         The ``Figure``; x label :math:`z`, legend :math:`f(z)` and :math:`f'(z)`.
     """
+    check_callable("f", f, "an elementwise function of an array")
+    if grad_f is not None:
+        check_callable("grad_f", grad_f, "an elementwise function of an array, or None")
     num = check_int("num", num, minimum=2)
-    low, high = (float(v) for v in x_range)
-    if not low < high:
-        raise ValueError(f"`x_range` must be (low, high) with low < high. Received: x_range={x_range}")
+    low, high = _range("x_range", x_range)
     z = np.linspace(low, high, num)
-    a = np.asarray(f(z))
+    a = _values("f(z)", f(z), z.shape)
     if grad_f is None:
         h = 1e-5
-        da = (np.asarray(f(z + h)) - np.asarray(f(z - h))) / (2 * h)
+        da = (_values("f(z)", f(z + h), z.shape) - _values("f(z)", f(z - h), z.shape)) / (2 * h)
     else:
-        da = np.asarray(grad_f(z))
+        da = _values("grad_f(z)", grad_f(z), z.shape)
     fig, ax = _axes(ax)
     ax.plot(z, a, label=f"{name}(z)")
     ax.plot(z, da, "--", label=f"{name}'(z)")
@@ -210,22 +295,40 @@ def plot_loss_surface(
     Returns:
         The ``Figure``; axes labelled :math:`w_1`, :math:`w_2`, one legend entry per trajectory.
     """
+    check_callable("loss_fn", loss_fn, "a function L(W1, W2) of two arrays")
+    try:
+        inspect.signature(loss_fn).bind(0.0, 0.0)
+    except TypeError:
+        raise TypeError(
+            f"`loss_fn` must take two arrays, L(W1, W2). Received: loss_fn with signature {inspect.signature(loss_fn)}"
+        ) from None
+    except ValueError:  # no signature available (some built-ins): trust it
+        pass
     resolution = check_int("resolution", resolution, minimum=10)
-    w1, w2 = np.meshgrid(np.linspace(*x_range, resolution), np.linspace(*y_range, resolution))
-    surface = np.asarray(loss_fn(w1, w2), dtype=float)
+    levels = check_int("levels", levels, minimum=1)
+    log_scale = check_bool("log_scale", log_scale)
+    if trajectories is not None:
+        check_type("trajectories", trajectories, Mapping, 'a dict {"name": path of shape (steps, 2)}')
+    w1, w2 = np.meshgrid(np.linspace(*_range("x_range", x_range), resolution),
+                         np.linspace(*_range("y_range", y_range), resolution))
+    surface = loss_fn(w1, w2)
+    if surface is None or isinstance(surface, (str, bytes)):
+        raise TypeError(f"`loss_fn` must return an array of numbers. Received: loss_fn(W1, W2)={_short(surface)}")
+    surface = check_real_dtype("loss_fn(W1, W2)", as_array("loss_fn(W1, W2)", surface)).astype(float)
     if surface.shape != w1.shape:
         raise ValueError(
             "`loss_fn` must return one value per grid point (elementwise on meshgrid arrays). "
             f"Received: output shape={surface.shape}, expected {w1.shape}"
         )
+    check_finite("loss_fn(W1, W2)", surface)
     if log_scale:
         surface = np.log10(surface - surface.min() + 1e-12)
     fig, ax = _axes(ax, figsize=(6, 5))
     contour = ax.contour(w1, w2, surface, levels=levels, cmap="viridis", linewidths=0.7)
     fig.colorbar(contour, ax=ax, label="log10 loss" if log_scale else "loss")
     for i, (name, path) in enumerate((trajectories or {}).items()):
-        path = np.asarray(path, dtype=float)
-        if path.ndim != 2 or path.shape[1] != 2:
+        path = as_float_array(f"trajectories[{name!r}]", path)
+        if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
             raise ValueError(
                 f"Each trajectory must have shape (steps, 2). Received: trajectories[{name!r}].shape={path.shape}"
             )
@@ -266,20 +369,40 @@ def show_images(
     """
     import matplotlib.pyplot as plt
 
-    images = as_float_array("images", images)
+    images = check_finite("images", as_float_array("images", images))
+    if images.ndim >= 1 and len(images) == 0:
+        raise ValueError(f"`images` must hold at least one image. Received: images.shape={images.shape}")
     if images.ndim == 2:
         side = int(round(np.sqrt(images.shape[1])))
         if side * side != images.shape[1]:
             raise ValueError(f"Flat `images` must have a square number of pixels. Received: images.shape={images.shape}")
         images = images.reshape(-1, side, side)
     check_rank("images", images, (3, 4))
+    if images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            "`images` must have 1 (grey), 3 (RGB) or 4 (RGBA) channels in the last axis. "
+            f"Received: images.shape={images.shape}"
+        )
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     n = len(images)
     ncols = check_int("ncols", ncols, minimum=1)
+    class_names = _class_names(class_names)
+    import matplotlib
+
+    named = isinstance(cmap, str) and cmap in matplotlib.colormaps
+    if not (cmap is None or named or isinstance(cmap, matplotlib.colors.Colormap)):
+        raise ValueError(f"`cmap` must be a matplotlib colormap name such as 'gray_r'. Received: cmap={_short(cmap)}")
     for name, seq in (("labels", labels), ("predictions", predictions)):
         if seq is not None:
+            if isinstance(seq, (str, bytes)) or np.ndim(seq) != 1:
+                raise TypeError(f"`{name}` must be a sequence with one label per image. Received: {name}={_short(seq)}")
             check_same_length("images", images, name, seq)
+            if class_names is not None and len(seq) and _labels(name, seq).max() >= len(class_names):
+                raise ValueError(
+                    f"`{name}` must index `class_names` ({len(class_names)} names). "
+                    f"Received: {name} with max={_labels(name, seq).max()}"
+                )
     cols = min(ncols, n)
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
@@ -324,13 +447,17 @@ def plot_confusion_matrix(
         The ``Figure``; x label "predicted label", y label "true label", counts in the cells.
         The matrix itself is attached as ``fig.confusion_matrix``.
     """
-    y_true, y_pred = np.asarray(y_true).astype(int).ravel(), np.asarray(y_pred).astype(int).ravel()
+    y_true, y_pred = _labels("y_true", y_true), _labels("y_pred", y_pred)
     check_same_length("y_true", y_true, "y_pred", y_pred)
+    if len(y_true) == 0:
+        raise ValueError("`y_true` must hold at least one label. Received: y_true of length 0")
+    class_names = _class_names(class_names)
+    normalize = check_bool("normalize", normalize)
     k = int(max(y_true.max(), y_pred.max()) + 1) if class_names is None else len(class_names)
     if y_true.min() < 0 or y_pred.min() < 0 or max(y_true.max(), y_pred.max()) >= k:
         raise ValueError(
-            f"Labels must lie in [0, {k}). Received: y_true in [{y_true.min()}, {y_true.max()}], "
-            f"y_pred in [{y_pred.min()}, {y_pred.max()}]"
+            f"Labels must lie in [0, {k}) (one per class name in `class_names`). Received: y_true in "
+            f"[{y_true.min()}, {y_true.max()}], y_pred in [{y_pred.min()}, {y_pred.max()}]"
         )
     cm = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).astype(float)
     if normalize:

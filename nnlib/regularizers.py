@@ -4,18 +4,49 @@ Serves chapter 3 (regularization: L1, L2, dropout) and :mod:`nnlib.numpy_net`. T
 the values of ``keras.regularizers.L1 / L2 / L1L2`` (note: Keras's L2 is
 :math:`\lambda \sum w^2`, *without* the 1/2 that some textbooks put in front), so the gradient of
 ``l2`` is :math:`2\lambda w`.
+
+The penalties are Python floats (float64). Their sums never overflow or underflow on the way
+when the penalty itself fits a float64: a float32 ``x`` of values near 3e38 has a finite L2
+penalty, and ``l1_l2`` never multiplies a factor of 0 by an infinite sum.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from nnlib._validation import check_float_input, check_in_range, check_type
+from nnlib._validation import check_bool, check_float_input, check_in_range, check_type
 
 __all__ = ["l1", "l1_grad", "l2", "l2_grad", "l1_l2", "l1_l2_grad", "dropout"]
 
 
 def _factor(name: str, value: float) -> float:
     return check_in_range(name, value, 0.0, float("inf"))
+
+
+def _penalty(x: np.ndarray, power: int, factor: float) -> float:
+    r""":math:`\lambda \sum_i |x_i|^p` (``p`` = 1 or 2) as a Python float, without intermediate
+    overflow or underflow.
+
+    The plain sum (in ``x``'s dtype) is used when it is a normal number, so ordinary values are
+    unchanged. When it overflows (float32 values near 3e38) or underflows (``1e-200`` squared),
+    ``x`` is scaled by :math:`2^{-e}` (exact: a power of two) so its largest entry lies in
+    [0.5, 1), summed in float64, and the result is :math:`\lambda\,S\,2^{p e}` (``math.ldexp``).
+    """
+    if factor == 0.0:
+        return 0.0  # never 0 * inf
+    with np.errstate(over="ignore", under="ignore"):
+        total = float(np.sum(np.abs(x) if power == 1 else np.square(x)))
+    if math.isfinite(total) and (total >= np.finfo(x.dtype).tiny or not np.any(x)):
+        return factor * total
+    e = math.frexp(float(np.max(np.abs(x))))[1]  # max |x| = f 2^e, f in [0.5, 1)
+    with np.errstate(under="ignore"):
+        scaled = np.ldexp(np.abs(x).astype(np.float64), -e)
+        s = float(np.sum(scaled if power == 1 else np.square(scaled)))  # in [0.25, x.size]
+    try:
+        return math.ldexp(factor * s, power * e)
+    except OverflowError:  # the penalty itself exceeds the float64 range
+        return math.inf
 
 
 def l1(x: np.ndarray, factor: float = 0.01) -> float:
@@ -35,7 +66,7 @@ def l1(x: np.ndarray, factor: float = 0.01) -> float:
         1.5
     """
     x = check_float_input("x", x)
-    return _factor("factor", factor) * float(np.sum(np.abs(x)))
+    return _penalty(x, 1, _factor("factor", factor))
 
 
 def l1_grad(x: np.ndarray, factor: float = 0.01) -> np.ndarray:
@@ -59,7 +90,7 @@ def l2(x: np.ndarray, factor: float = 0.01) -> float:
         1.25
     """
     x = check_float_input("x", x)
-    return _factor("factor", factor) * float(np.sum(np.square(x)))
+    return _penalty(x, 2, _factor("factor", factor))
 
 
 def l2_grad(x: np.ndarray, factor: float = 0.01) -> np.ndarray:
@@ -82,7 +113,7 @@ def l1_l2(x: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> float:
         2.75
     """
     x = check_float_input("x", x)
-    return _factor("l1", l1) * float(np.sum(np.abs(x))) + _factor("l2", l2) * float(np.sum(np.square(x)))
+    return _penalty(x, 1, _factor("l1", l1)) + _penalty(x, 2, _factor("l2", l2))
 
 
 def l1_l2_grad(x: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> np.ndarray:
@@ -121,8 +152,7 @@ def dropout(
     x = check_float_input("x", x)
     rate = check_in_range("rate", rate, 0.0, 1.0, high_inclusive=False)
     check_type("rng", rng, np.random.Generator, "a np.random.Generator (np.random.default_rng(seed))")
-    check_type("training", training, (bool, np.bool_), "a bool")
-    if not training or rate == 0.0:
+    if not check_bool("training", training) or rate == 0.0:
         return x.copy(), np.ones_like(x)
     keep = rng.random(x.shape) >= rate  # P(keep) = 1 - rate
     mask = keep.astype(x.dtype) / np.asarray(1.0 - rate, dtype=x.dtype)

@@ -68,7 +68,7 @@ def seed_everything(seed: int = 0) -> int:
     dropout are all seeded, and TF picks deterministic kernels.
 
     Args:
-        seed: a non-negative integer.
+        seed: an integer in ``[0, 2**32 - 1]`` (NumPy's seed range).
 
     Returns:
         The seed, so a cell can print it.
@@ -77,7 +77,7 @@ def seed_everything(seed: int = 0) -> int:
         >>> seed_everything(0)
         0
     """
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this process's hash seed is fixed
     random.seed(seed)
     np.random.seed(seed)
@@ -93,8 +93,8 @@ class EnvironmentReport(dict):
     """A ``dict`` of environment facts that prints as an aligned two-column table."""
 
     def __str__(self) -> str:
-        width = max(len(k) for k in self)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.items())
+        width = max((len(str(k)) for k in self), default=0)
+        return "\n".join(f"{str(k):<{width}}  {v}" for k, v in self.items())
 
     def _repr_pretty_(self, p, cycle) -> None:  # IPython display
         p.text(str(self))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlib._validation import check_float_input, check_one_of
+from nnlib._validation import cast_finite, check_float_input, check_one_of
 from nnlib.activations import ACTIVATIONS, _KERNELS
 
 __all__ = ["simple_rnn"]
@@ -59,14 +59,14 @@ def simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray,
     if initial_state is None:
         h = np.zeros((batch, units), dtype=x.dtype)
     else:
-        h = check_float_input("initial_state", initial_state, rank=2).astype(x.dtype)
+        h = check_float_input("initial_state", initial_state, rank=2, dtype=x.dtype)
         if h.shape != (batch, units):
             raise ValueError(
                 f"`initial_state` must have shape {(batch, units)}. "
                 f"Received: initial_state.shape={h.shape}"
             )
     f = _KERNELS[activation][0]
-    W_x, W_h, b = (a.astype(x.dtype, copy=False) for a in (W_x, W_h, b))
+    W_x, W_h, b = (cast_finite(name, a, x.dtype) for name, a in (("W_x", W_x), ("W_h", W_h), ("b", b)))
     xW = x @ W_x + b  # (batch, time, features) @ (features, units) -> (batch, time, units), all t at once
     hs = np.empty((batch, time, units), dtype=x.dtype)
     for t in range(time):

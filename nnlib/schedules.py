@@ -11,9 +11,17 @@ overfitting.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Sequence
 
-from nnlib._validation import check_in_range, check_int, check_number, check_positive, check_type
+from nnlib._validation import (
+    check_bool,
+    check_in_range,
+    check_int,
+    check_number,
+    check_positive,
+    check_type,
+)
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay"]
 
@@ -25,8 +33,26 @@ class LearningRateSchedule:
         step = check_int("step", step, minimum=0)
         return float(self._value(step))
 
-    def _value(self, step: int) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _value(self, step: int) -> float:
+        raise TypeError(
+            f"`{type(self).__name__}` must define _value(step): LearningRateSchedule is the base "
+            "class (use ExponentialDecay, PiecewiseConstantDecay or CosineDecay, or subclass it). "
+            f"Received: an instance of {type(self).__name__}"
+        )
+
+
+_TINY = 2.2250738585072014e-308  # the smallest normal float64
+
+
+def _name(name: object) -> str:
+    return check_type("name", name, str, "a str")
+
+
+def _step_number(name: str, value: object) -> float | int:
+    """A step count: an integer kept exact (``2 ** 64`` is a valid step), or a finite float."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return check_number(name, value)
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -39,6 +65,11 @@ class ExponentialDecay(LearningRateSchedule):
         decay_rate: :math:`r > 0` (below 1 to decay).
         staircase: decay in discrete jumps.
 
+    The value is computed as :math:`\eta_0 r^{p}` while :math:`r^{p}` fits a float64, and in log
+    space, :math:`\exp(\log\eta_0 + p\log r)`, when it does not (a growing schedule
+    :math:`10^{-300}\cdot 10^{t}` stays finite up to :math:`t = 608`; beyond the float64 range the
+    value is ``inf``, and an optimizer then refuses it).
+
     Example:
         >>> ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
         0.025
@@ -49,14 +80,27 @@ class ExponentialDecay(LearningRateSchedule):
         self.initial_learning_rate = check_positive("initial_learning_rate", initial_learning_rate)
         self.decay_steps = check_positive("decay_steps", decay_steps)
         self.decay_rate = check_positive("decay_rate", decay_rate)
-        self.staircase = check_type("staircase", staircase, bool, "a bool")
-        self.name = name
+        self.staircase = check_bool("staircase", staircase)
+        self.name = _name(name)
 
     def _value(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
+        try:
+            p = step / self.decay_steps
+        except OverflowError:  # a step beyond the float64 range (10 ** 400)
+            p = math.inf
+        if self.staircase and math.isfinite(p):
             p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
+        try:
+            q = self.decay_rate ** p
+        except OverflowError:
+            q = math.inf
+        if _TINY <= q < math.inf:  # r^p is a normal float64: the direct formula
+            return self.initial_learning_rate * q
+        # r^p alone over- or underflows, though the product may fit: compute in log space
+        try:
+            return math.exp(math.log(self.initial_learning_rate) + p * math.log(self.decay_rate))
+        except OverflowError:  # the value itself exceeds the float64 range
+            return math.inf
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -83,13 +127,13 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 f"boundaries={list(boundaries)} of length {len(boundaries)}, values={list(values)} "
                 f"of length {len(values)}"
             )
-        self.boundaries = [check_number("boundaries", b) for b in boundaries]
+        self.boundaries = [_step_number("boundaries", b) for b in boundaries]
         if any(b1 >= b2 for b1, b2 in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(
                 f"`boundaries` must be strictly increasing. Received: boundaries={list(boundaries)}"
             )
         self.values = [check_positive("values", v) for v in values]
-        self.name = name
+        self.name = _name(name)
 
     def _value(self, step: int) -> float:
         for boundary, value in zip(self.boundaries, self.values):
@@ -129,7 +173,7 @@ class CosineDecay(LearningRateSchedule):
             "initial_learning_rate", initial_learning_rate, 0.0, float("inf"))
         self.decay_steps = check_positive("decay_steps", decay_steps)
         self.alpha = check_in_range("alpha", alpha, 0.0, 1.0)
-        self.name = name if name is not None else "CosineDecay"
+        self.name = _name(name) if name is not None else "CosineDecay"
         self.warmup_target = None if warmup_target is None else check_positive("warmup_target", warmup_target)
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
 

@@ -24,11 +24,25 @@ number of replicas), would scale the gradient twice.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nnlib._validation import as_float_array, check_finite, check_int, check_labels, check_same_length, check_type
+from nnlib._validation import (
+    _short,
+    as_array,
+    as_float_array,
+    cast_finite,
+    check_bool,
+    check_finite,
+    check_int,
+    check_number,
+    check_real_dtype,
+    check_same_length,
+    check_targets,
+    check_type,
+)
 
 __all__ = ["Trainer"]
 
@@ -40,12 +54,60 @@ def _loss_name(loss: Any) -> str:
     return name.lower().replace("_", "")
 
 
+def _target_kind(loss_name: str) -> str:
+    """What the loss expects as targets (see ``nnlib._validation.check_targets``)."""
+    if "sparsecategorical" in loss_name:
+        return "sparse"
+    if "categorical" in loss_name:
+        return "categorical"
+    return "binary" if "binary" in loss_name else "other"
+
+
+def _as_list(name: str, value: Any, what: str) -> list:
+    """A list from a list/tuple (``None`` means empty); a single string or object is an error."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"`{name}` must be a list of {what}. Received: {name}={_short(value)}")
+    return list(value)
+
+
+def _check_callback(i: int, cb: Any) -> None:
+    """A Keras callback; Keras's EarlyStopping (which checks nothing itself) gets its numbers checked."""
+    import keras
+
+    if not isinstance(cb, keras.callbacks.Callback):
+        raise TypeError(
+            "`callbacks` must hold keras.callbacks.Callback objects (e.g. nnlib.callbacks.DivergenceGuard()). "
+            f"Received: callbacks[{i}]={_short(cb)} of type {type(cb).__name__}"
+        )
+    if isinstance(cb, keras.callbacks.EarlyStopping):
+        check_int("patience", cb.patience, minimum=0)
+        check_int("start_from_epoch", cb.start_from_epoch, minimum=0)
+        if cb.baseline is not None:
+            check_number("baseline", cb.baseline)
+        check_type("monitor", cb.monitor, str, "a str (a key of the logs, e.g. 'val_loss')")
+
+
+def _keras_object(name: str, value: Any, getter: Callable, expected: str) -> Any:
+    """Keras's ``getter(value)`` (``keras.optimizers.get`` ...), its errors restated for ``name``."""
+    if value is None:
+        raise TypeError(f"`{name}` must be {expected}. Received: {name}=None")
+    try:
+        return getter(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"`{name}` must be {expected}. Received: {name}={_short(value)}") from None
+
+
+_LOSS = "a Keras loss name, a keras.losses.Loss or a function (y_true, y_pred) -> per-example losses"
+
+
 def _per_example(loss: Any) -> Callable:
     """A function ``(y_true, y_pred) -> per-example losses`` (no reduction) from a Keras loss."""
     import keras
 
     if isinstance(loss, str):
-        loss = keras.losses.get(loss)
+        loss = _keras_object("loss", loss, keras.losses.get, _LOSS)
     if isinstance(loss, type):
         loss = loss()
     if isinstance(loss, keras.losses.Loss):
@@ -56,10 +118,7 @@ def _per_example(loss: Any) -> Callable:
             return loss.call
     if callable(loss):
         return loss  # Keras loss *functions* already return per-example values
-    raise TypeError(
-        "`loss` must be a Keras loss name, a keras.losses.Loss or a function "
-        f"(y_true, y_pred) -> per-example losses. Received: loss={loss!r}"
-    )
+    raise TypeError(f"`loss` must be {_LOSS}. Received: loss={_short(loss)}")
 
 
 def _metric(metric: Any, loss_kind: str, from_logits: bool):
@@ -79,7 +138,25 @@ def _metric(metric: Any, loss_kind: str, from_logits: bool):
     fn = keras.metrics.get(metric)
     if isinstance(fn, keras.metrics.Metric):
         return fn
+    if not callable(fn):  # keras.metrics.get(None) is None
+        raise ValueError(f"not a metric: {metric!r}")
     return keras.metrics.MeanMetricWrapper(fn, name=metric if isinstance(metric, str) else fn.__name__)
+
+
+def _finite(x: Any, name: str, step: Any) -> Any:
+    """``x`` itself, but only once it is checked for NaN/inf (``check_numerics=True``): everything
+    computed from it -- the gradients, the weight update -- waits for the check, and a failed check
+    stops the compiled epoch *before* that step's update. The error names the batch ``step``."""
+    import tensorflow as tf
+
+    if not x.dtype.is_floating:
+        return x
+    finite = tf.reduce_all(tf.math.is_finite(x))  # one fused pass (faster than CheckNumerics on CPU)
+    with tf.control_dependencies([tf.debugging.Assert(finite, [_CHECK_NUMERICS.format(name), step])]):
+        return tf.identity(x)
+
+
+_CHECK_NUMERICS = "nnlib check_numerics: `{}` holds NaN/inf in batch"
 
 
 def _compile(fn: Callable) -> Callable:
@@ -107,10 +184,12 @@ class Trainer:
             ``trainer.optimizer``).
         metrics: Keras metric names or objects; ``"accuracy"`` picks the sparse / categorical /
             binary accuracy that matches ``loss`` (threshold 0 for a binary loss with
-            ``from_logits=True``). The trainer uses its own copies of metric objects.
-        callbacks: ``keras.callbacks.Callback`` objects. The trainer calls ``on_train_begin``,
-            ``on_epoch_begin``, ``on_epoch_end`` and ``on_train_end`` (the batch loop is compiled,
-            so there are no per-batch hooks) and honours ``model.stop_training``.
+            ``from_logits=True``). The trainer uses its own copies of metric objects. A list
+            (``metrics=["accuracy"]``, as in Keras); ``None`` means none.
+        callbacks: ``keras.callbacks.Callback`` objects (``None``: none). The trainer calls
+            ``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end`` and ``on_train_end`` (the
+            batch loop is compiled, so there are no per-batch hooks) and honours
+            ``model.stop_training``.
         strategy: a ``tf.distribute.Strategy``; ``None`` means the default (one device).
 
     Example:
@@ -153,15 +232,29 @@ class Trainer:
             self.model = model
             if strategy is not None and isinstance(optimizer, keras.optimizers.Optimizer):
                 optimizer = type(optimizer).from_config(optimizer.get_config())  # bound to the scope
-            self.optimizer = keras.optimizers.get(optimizer)
+            self.optimizer = _keras_object(
+                "optimizer", optimizer, keras.optimizers.get,
+                "a Keras optimizer name (e.g. 'adam', 'sgd') or a keras.optimizers.Optimizer",
+            )
             self.optimizer.build(model.trainable_variables)
             self.loss_fn = _per_example(loss)
             self._loss_kind = _loss_name(self.loss_fn)
+            self._target_kind = _target_kind(self._loss_kind)
             config = self.loss_fn.get_config() if hasattr(self.loss_fn, "get_config") else {}
             from_logits = bool(config.get("from_logits", False))
-            self.metrics = [_metric(m, self._loss_kind, from_logits) for m in metrics]
+            self.metrics = []
+            for i, m in enumerate(_as_list("metrics", metrics, "Keras metric names or objects, e.g. ['accuracy']")):
+                try:
+                    self.metrics.append(_metric(m, self._loss_kind, from_logits))
+                except (ValueError, TypeError):
+                    raise ValueError(
+                        "`metrics` must hold Keras metric names (e.g. 'accuracy', 'mae') or "
+                        f"keras.metrics.Metric objects. Received: metrics[{i}]={_short(m)}"
+                    ) from None
             self._last_good = None  # weight backups, created when a DivergenceGuard asks for them
-        self.callbacks = list(callbacks)
+        self.callbacks = _as_list("callbacks", callbacks, "keras.callbacks.Callback objects")
+        for i, cb in enumerate(self.callbacks):
+            _check_callback(i, cb)
         self.initial_epoch = 0  # a ResumableCheckpoint moves it forward in on_train_begin
         self._epoch_fns: dict = {}
         self._layer_groups = [
@@ -178,10 +271,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ the training step
 
-    def _train_step(self, x, y, record_grad_norms: bool):
+    def _train_step(self, x, y, record_grad_norms: bool, check_numerics: bool, step):
         """One optimizer step on this replica's slice of the batch (runs inside tf.function)."""
         import tensorflow as tf
 
+        if check_numerics:  # the batch must be finite before anything is computed from it
+            x, y = _finite(x, "train x", step), _finite(y, "train y", step)
         ctx = tf.distribute.get_replica_context()
         # 0. The global batch size: this step's samples summed over all replicas.
         global_batch = ctx.all_reduce("sum", tf.shape(y)[0])
@@ -217,36 +312,45 @@ class Trainer:
             metric.update_state(y, y_pred)
         return tf.reduce_sum(per_example), tf.cast(tf.shape(y)[0], tf.float32)
 
-    def _train_epoch_fn(self, record_grad_norms: bool, guard: bool):
+    def _train_epoch_fn(self, record_grad_norms: bool, guard: bool, check_numerics: bool):
         """The compiled epoch: a loop over the (distributed) dataset with no Python in between."""
-        key = (record_grad_norms, guard)
+        key = (record_grad_norms, guard, check_numerics)
         if key in self._epoch_fns:
             return self._epoch_fns[key]
         import tensorflow as tf
 
         strategy, SUM = self.strategy, tf.distribute.ReduceOp.SUM
         n_layers = len(self._layer_groups)
+        floats = [w for w in self.model.weights if tf.as_dtype(w.dtype).is_floating]
 
         def train_epoch(dataset):
             loss_sum, count = tf.constant(0.0), tf.constant(0.0)
             norm_sum = tf.zeros([n_layers if record_grad_norms else 0])
             step, bad_step, bad_loss = tf.constant(0, tf.int64), tf.constant(-1, tf.int64), tf.constant(0.0)
+            bad_weights = tf.constant(False)
             for x, y in iter(dataset):  # a tf.while_loop over get_next, not a tf.data reduce
-                if guard:  # keep the weights of the last step whose loss was finite
+                if guard:  # keep the weights before this step while no step has gone wrong
                     ok = bad_step < 0
                     for backup, w in zip(self._last_good, self.model.weights):
                         backup.assign(tf.where(ok, w.value, backup))
-                loss, n, norms = strategy.run(self._train_step, args=(x, y, record_grad_norms))
+                args = (x, y, record_grad_norms, check_numerics, step)
+                loss, n, norms = strategy.run(self._train_step, args=args)
                 loss, n = strategy.reduce(SUM, loss, axis=None), strategy.reduce(SUM, n, axis=None)
                 if record_grad_norms:  # identical on every replica: take the first
                     norm_sum += strategy.experimental_local_results(norms)[0]
-                first_bad = (bad_step < 0) & tf.logical_not(tf.math.is_finite(loss))
+                # A step goes wrong when its loss is NaN/inf, or (with a guard) when its update
+                # leaves NaN/inf weights although the loss was finite (e.g. an overflowing step).
+                weights_ok = tf.constant(True)
+                if guard:
+                    weights_ok = tf.reduce_all([tf.reduce_all(tf.math.is_finite(w.value)) for w in floats])
+                first_bad = (bad_step < 0) & tf.logical_not(tf.math.is_finite(loss) & weights_ok)
                 bad_step = tf.where(first_bad, step, bad_step)
                 bad_loss = tf.where(first_bad, loss, bad_loss)
+                bad_weights = tf.where(first_bad, tf.logical_not(weights_ok), bad_weights)
                 loss_sum += loss * n
                 count += n
                 step += 1
-            return loss_sum / count, norm_sum / tf.cast(step, tf.float32), bad_step, bad_loss
+            return loss_sum / count, norm_sum / tf.cast(step, tf.float32), bad_step, bad_loss, bad_weights
 
         self._epoch_fns[key] = _compile(train_epoch)
         return self._epoch_fns[key]
@@ -281,16 +385,8 @@ class Trainer:
             )
 
     def _check_y(self, name: str, y: np.ndarray) -> None:
-        k = int(self.model.output_shape[-1])
-        if "sparsecategorical" in self._loss_kind:
-            check_labels(name, y, k)
-        elif np.asarray(y).dtype.kind == "f":
-            check_finite(name, y)
-            if "binary" in self._loss_kind and y.size and (y.min() < 0 or y.max() > 1):
-                raise ValueError(
-                    f"`{name}` must hold binary targets in [0, 1]. "
-                    f"Received: {name} with min={y.min()}, max={y.max()}"
-                )
+        """Targets that fit the loss: sparse labels, one-hot rows or binary values (with a fix)."""
+        check_targets(name, y, self._target_kind, tuple(self.model.output_shape[1:]))
 
     def _as_dataset(self, name: str, data: Any, batch_size: int, shuffle: bool, seed: int):
         """Validate ``data`` (a dataset of (x, y) batches or an (x, y) pair) -> tf.data.Dataset."""
@@ -311,11 +407,13 @@ class Trainer:
                 self._check_y(f"{name} y", y.numpy())
             return data
         if isinstance(data, (tuple, list)) and len(data) == 2:
-            x, y = as_float_array(f"{name} x", data[0]), np.asarray(data[1])
+            x, y = as_float_array(f"{name} x", data[0]), as_array(f"{name} y", data[1])
             check_same_length(f"{name} x", x, f"{name} y", y)
-            check_finite(f"{name} x", x)
+            x = cast_finite(f"{name} x", check_finite(f"{name} x", x), np.float32)  # to_dataset's dtype
             self._check_x(f"{name} x", x.shape)
-            self._check_y(f"{name} y", y)
+            self._check_y(f"{name} y", check_real_dtype(f"{name} y", y))
+            if y.dtype.kind == "f":
+                y = cast_finite(f"{name} y", y, np.float32)
             return to_dataset(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
         raise TypeError(
             f"`{name}` must be a tf.data.Dataset of (x, y) batches or an (x, y) pair of arrays. "
@@ -334,6 +432,7 @@ class Trainer:
         shuffle: bool = True,
         seed: int = 0,
         record_grad_norms: bool = False,
+        check_numerics: bool = False,
     ):
         r"""Train for ``epochs`` passes over ``train``; return a ``keras.callbacks.History``.
 
@@ -351,18 +450,28 @@ class Trainer:
             record_grad_norms: record the per-layer gradient norm
                 :math:`\lVert \nabla_{\theta_l}\mathcal L\rVert_2`, averaged over the epoch's
                 steps, as ``history["grad_norm/<layer name>"]``.
+            check_numerics: check *every* batch of ``train`` for NaN/inf inside the compiled
+                step, before anything is computed from it; the first bad batch stops training
+                with a ``ValueError`` that names it, and the weights and optimizer state stay
+                those of the step before. Arrays are always checked completely before training,
+                so this matters for a ``tf.data.Dataset`` (otherwise checked on its first batch
+                only). It costs one pass over each batch, a few percent of a step.
 
         Returns:
             A ``keras.callbacks.History`` whose ``history`` maps ``"loss"``, metric names,
             ``"val_loss"``, ``"val_<metric>"`` (and gradient norms) to per-epoch lists of floats.
         """
         import keras
+        import tensorflow as tf
 
         from nnlib.callbacks import DivergenceGuard, ProgressBar
 
         epochs = check_int("epochs", epochs, minimum=1)
         verbose = check_int("verbose", verbose, minimum=0)
-        check_type("record_grad_norms", record_grad_norms, bool, "a bool")
+        batch_size = check_int("batch_size", batch_size, minimum=1)  # checked even where unused
+        shuffle, seed = check_bool("shuffle", shuffle), check_int("seed", seed, minimum=0)
+        check_bool("record_grad_norms", record_grad_norms)
+        check_numerics = check_bool("check_numerics", check_numerics)
         train = self._as_dataset("train", train, batch_size, shuffle, seed)
         if validation_data is not None:
             validation_data = self._as_dataset("validation_data", validation_data, batch_size, False, seed)
@@ -372,6 +481,8 @@ class Trainer:
             callbacks.append(ProgressBar(verbose=verbose))
         callbacks.append(history)
         guards = [cb for cb in callbacks if isinstance(cb, DivergenceGuard)]
+        if guards:
+            self._check_weights_finite()
         if guards and self._last_good is None:
             import tensorflow as tf
 
@@ -391,7 +502,7 @@ class Trainer:
         for _ in range(self.initial_epoch):  # resumed: replay the data order of the done epochs
             for _ in train:
                 pass
-        train_epoch = self._train_epoch_fn(record_grad_norms, bool(guards))
+        train_epoch = self._train_epoch_fn(record_grad_norms, bool(guards), check_numerics)
         dist_train = self.strategy.experimental_distribute_dataset(train)
         if validation_data is not None:
             dist_val = self.strategy.experimental_distribute_dataset(validation_data)
@@ -401,13 +512,27 @@ class Trainer:
             steps_before = int(self.optimizer.iterations.numpy())
             for metric in self.metrics:
                 metric.reset_state()
-            loss, norms, bad_step, bad_loss = train_epoch(dist_train)
+            try:
+                loss, norms, bad_step, bad_loss, bad_weights = train_epoch(dist_train)
+            except tf.errors.InvalidArgumentError as err:  # check_numerics found a bad batch
+                found = re.search(r"`(train [xy])` holds NaN/inf in batch\]\s*\[(\d+)\]", str(err))
+                if found is None:
+                    raise
+                what, batch = found.group(1), int(found.group(2))
+                # Keras counts a step before its update: the aborted step may have been counted.
+                self.optimizer.iterations.assign(steps_before + batch)
+                raise ValueError(
+                    f"`train` must hold finite values in every batch: batch {batch} of epoch {epoch} "
+                    f"has NaN/inf in `{what}` (check_numerics=True). Training stopped before its step. "
+                    f"Received: {what} of batch {batch} with NaN/inf"
+                ) from None
             logs = {"loss": float(loss)}
             logs.update({m.name: float(m.result()) for m in self.metrics})
             if guards and int(bad_step) >= 0:
                 last_good = [b.numpy() for b in self._last_good]
                 for guard in guards:
-                    guard.on_divergence(epoch, steps_before + int(bad_step), float(bad_loss), last_good)
+                    guard.on_divergence(epoch, steps_before + int(bad_step), float(bad_loss), last_good,
+                                        weights_finite=not bool(bad_weights))
             if validation_data is not None:
                 logs.update({f"val_{k}": v for k, v in self._evaluate(dist_val).items()})
             if record_grad_norms:
@@ -420,6 +545,16 @@ class Trainer:
             cb.on_train_end(logs)
         return history
 
+    def _check_weights_finite(self) -> None:
+        """A guard restores the last finite weights: there must be some to start from."""
+        for w in self.model.weights:
+            value = np.asarray(w.numpy())
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise ValueError(
+                    "`model` must have finite weights when training starts with a DivergenceGuard "
+                    f"(it can only restore finite weights). Received: {w.path} with NaN/inf values"
+                )
+
     def evaluate(self, data: Any, batch_size: int = 32) -> dict[str, float]:
         """Mean loss (without regularization penalties) and metrics over ``data``.
 
@@ -430,6 +565,7 @@ class Trainer:
         Returns:
             ``{"loss": ..., <metric name>: ...}`` as Python floats.
         """
+        batch_size = check_int("batch_size", batch_size, minimum=1)
         data = self._as_dataset("data", data, batch_size, False, 0)
         return self._evaluate(self.strategy.experimental_distribute_dataset(data))
 
@@ -459,7 +595,9 @@ class Trainer:
         if not isinstance(x, tf.data.Dataset):
             x = as_float_array("x", x)
             self._check_x("x", x.shape)
-            x = to_dataset(x, batch_size=batch_size)
+            if len(x) == 0:  # no samples, no outputs
+                return np.zeros((0, *self.model.output_shape[1:]), np.float32)
+            x = to_dataset(x, batch_size=check_int("batch_size", batch_size, minimum=1))
         elif isinstance(x.element_spec, tuple):
             x = x.map(lambda xb, *rest: xb)
         if "predict" not in self._epoch_fns:

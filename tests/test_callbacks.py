@@ -171,3 +171,65 @@ def test_progress_bar_is_silent_at_verbose_0_and_shows_epochs_at_1(capsys):
     assert "2/2" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"`verbose` must be an integer >= 0"):
         callbacks.ProgressBar(verbose=-1)
+
+
+# ----------------------------------------------------------------------------- divergence: the three failure modes of issue 15
+
+
+def _overflow_run(lr, n, batch, epochs, keras_fit=False):
+    """A 1-weight linear regression (x = 100, y = 1) whose first update at ``lr`` overflows float32
+    although the loss of that step is finite."""
+    keras.utils.set_random_seed(0)
+    model = models.mlp(1, hidden_units=(), num_classes=1)
+    start = model.get_weights()
+    x, y = np.full((n, 1), 100.0, np.float32), np.ones((n, 1), np.float32)
+    guard = callbacks.DivergenceGuard()
+    with pytest.warns(RuntimeWarning, match=r"the update at step 0 \(epoch 0\) made the weights NaN/inf, although its loss was"):
+        if keras_fit:
+            model.compile(keras.optimizers.SGD(learning_rate=lr), "mse")
+            model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[guard])
+        else:
+            Trainer(model, "mse", keras.optimizers.SGD(learning_rate=lr), callbacks=[guard]).fit(
+                data.to_dataset(x, y, batch_size=batch), epochs=epochs)
+    return guard, start, model.get_weights()
+
+
+@pytest.mark.parametrize("keras_fit", [False, True], ids=["Trainer", "keras.Model.fit"])
+@pytest.mark.parametrize("n, epochs", [(8, 3), (4, 1)], ids=["several steps", "one step"])
+def test_divergence_guard_catches_an_update_that_overflows_the_weights(keras_fit, n, epochs):
+    """Failure modes 1-3: a finite-loss step whose update makes the weights -inf. The guard used to
+    restore [-inf] (several steps), never fire (a one-step run) -- through both loops."""
+    guard, start, end = _overflow_run(1e38, n, 4, epochs, keras_fit)
+    assert guard.stopped and guard.step == 0 and guard.epoch == 0
+    assert np.isfinite(guard.loss) and guard.weights_finite is False  # the loss was fine, the weights were not
+    assert all(np.array_equal(a, b) for a, b in zip(start, end))  # back to the weights before step 0
+
+
+def test_divergence_guard_notices_a_nan_batch_that_leaves_the_loss_finite():
+    """Failure mode 4: a NaN in a later batch makes a ReLU model's first kernel NaN while the loss of
+    that step stays finite; the guard checks the weights, so it stops and restores the weights before."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype(np.float32), rng.integers(0, 3, 32)
+    x[10, 0] = np.nan  # batch 1 of 4
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    guard = callbacks.DivergenceGuard()
+    trainer = Trainer(models.mlp(4, hidden_units=(8,), num_classes=3),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), "sgd", callbacks=[guard])
+    with pytest.warns(RuntimeWarning, match=r"Training diverged: the update at step 1 \(epoch 0\)"):
+        trainer.fit(ds, epochs=2)
+    assert guard.stopped and guard.step == 1 and np.isfinite(guard.loss) and guard.weights_finite is False
+    assert all(np.isfinite(w).all() for w in trainer.model.get_weights())
+    keras.utils.set_random_seed(0)
+    reference = Trainer(models.mlp(4, hidden_units=(8,), num_classes=3),
+                        keras.losses.SparseCategoricalCrossentropy(from_logits=True), "sgd")
+    reference.fit(ds.take(1))  # exactly one step: the weights the guard must have put back
+    assert all(np.array_equal(a, b) for a, b in zip(trainer.model.get_weights(), reference.model.get_weights()))
+
+
+def test_divergence_guard_needs_finite_weights_to_start_from():
+    model = _linear()
+    model.layers[-1].kernel.assign(np.full((3, 1), np.nan, np.float32))
+    x, y = _regression_data()
+    with pytest.raises(ValueError, match=r"`model` must have finite weights when training starts with a DivergenceGuard"):
+        Trainer(model, "mse", "sgd", callbacks=[callbacks.DivergenceGuard()]).fit((x, y))

@@ -214,3 +214,25 @@ def test_load_digits_and_breast_cancer_shapes_and_scaling():
     np.testing.assert_allclose(x_tr.mean(axis=0), 0.0, atol=1e-5)  # standardized on train only
     with pytest.raises(ValueError, match=r"`val_size \+ test_size` must be < 1"):
         data.train_val_test_split(np.zeros((10, 1)), np.zeros(10), 0.5, 0.5)
+
+
+def test_load_diabetes_raw_golden_row_and_standardized_columns():
+    # Golden values from the published table (Efron et al. 2004): patient 1 is 59 years old, sex 2,
+    # BMI 32.1, blood pressure 101, s1..s6 = 157, 93.2, 38, 4, 4.8598, 87; progression 151.
+    x_raw, y_raw = data.load_diabetes(standardize=False)
+    assert x_raw.shape == (442, 10) and y_raw.shape == (442,) and x_raw.dtype == np.float64
+    np.testing.assert_allclose(x_raw[0], [59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87], rtol=1e-12)
+    assert y_raw[0] == 151.0 and y_raw.min() == 25.0 and y_raw.max() == 346.0
+    x, y = data.load_diabetes()
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x.std(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(x[0], (x_raw[0] - x_raw.mean(axis=0)) / x_raw.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(y, (y_raw - 152.13348416289594) / y_raw.std(), rtol=1e-12)  # mean 152.13
+    assert data.load_diabetes(dtype="float32")[0].dtype == np.float32
+
+
+def test_load_diabetes_argument_errors():
+    with pytest.raises(TypeError, match=r"`standardize` must be a bool"):
+        data.load_diabetes(standardize="yes")
+    with pytest.raises(ValueError, match=r"`dtype` must be"):
+        data.load_diabetes(dtype="int8")

@@ -66,3 +66,17 @@ def test_seeded_builders_give_identical_weights():
 def test_builder_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_checking_arguments_does_not_consume_the_seeded_random_streams():
+    # Validating `kernel_initializer` builds a Keras initializer, which draws a seed from Python's
+    # `random`; the builder must restore the streams, or every seeded chapter's weights would change.
+    import keras
+
+    from nnlib.repro import seed_everything
+
+    seed_everything(0)
+    built = models.mlp(4, hidden_units=(3,), num_classes=2).weights[0].numpy()
+    seed_everything(0)
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2)])
+    np.testing.assert_array_equal(built, plain.weights[0].numpy())
