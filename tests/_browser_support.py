@@ -70,6 +70,26 @@ def build_book() -> None:
         raise RuntimeError(f"scripts/build_book.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
 
 
+PDF = ROOT / "_build" / "pdf" / "book.pdf"
+
+
+def pdf_is_stale() -> str | None:
+    """Why the PDF must be (re)built, or None when it is newer than every book source."""
+    if not PDF.exists() or not (HTML / "book.pdf").exists():
+        return "no PDF in _build/pdf and _build/html"
+    built = PDF.stat().st_mtime
+    newer = [p for p in book_sources() if p.stat().st_mtime > built]
+    return f"{newer[0].relative_to(ROOT)} changed since the PDF was printed" if newer else None
+
+
+def build_pdf() -> None:
+    """Build the PDF with the project's command (scripts/build_pdf.sh, which builds the HTML too)."""
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "build_pdf.sh")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1200)
+    if proc.returncode != 0:
+        raise RuntimeError(f"scripts/build_pdf.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+
+
 def html_pages() -> list[str]:
     """Site-relative paths of every HTML page of the build (assets folders excluded)."""
     pages = []

@@ -10,7 +10,11 @@ page shows after its scripts ran. The tests below then check, for every page:
 * every ``<img>`` loaded (``naturalWidth > 0``);
 * every same-origin link answers HTTP 200 and every ``#anchor`` exists on its target page;
 * exercise solutions (cells tagged ``hide-input``) render as a closed toggle;
-* the search page finds results for "gradient".
+* the search page finds results for "gradient";
+* the PDF of scripts/build_pdf.sh has every chapter, numbered sections, typeset math and every
+  figure (at the end of this module);
+* axe-core (pinned in package.json, installed by ``npm ci`` like MathJax) finds no "serious" or
+  "critical" WCAG 2.1 A/AA violation.
 
 Screenshots of a few key pages, and the crawl's page count and time (``crawl.json``), go to
 ``_build/screenshots/``. The book is (re)built first with
@@ -24,14 +28,17 @@ import json
 import os
 import re
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
+from tools.notebooks import toc_files
 from _browser_support import (
-    BUILD_STAMP, HTML, SCREENSHOTS, BookServer, build_book, build_is_stale, find_browser, html_pages, start_chromium,
+    PDF, ROOT, pdf_is_stale, BUILD_STAMP, HTML, SCREENSHOTS, BookServer, build_book, build_is_stale, build_pdf, find_browser, html_pages,
+    start_chromium,
 )
 
 pytestmark = pytest.mark.browser
@@ -108,6 +115,8 @@ def site():
         before = BUILD_STAMP.stat().st_mtime if BUILD_STAMP.exists() else 0.0
         build_book()
         assert BUILD_STAMP.exists() and BUILD_STAMP.stat().st_mtime > before, "the build did not refresh _build/html"
+    if not (HTML / "book.pdf").exists():  # the landing page links to the PDF (scripts/build_pdf.sh)
+        build_pdf()
     with BookServer(HTML) as server:
         yield server
 
@@ -116,9 +125,21 @@ def severe_console_entries(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
 
 
+AXE = HTML.parent / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_JS = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+  .then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
+                                            example: v.nodes[0].html.slice(0, 160)}))))
+  .catch((e) => done([{id: 'axe-error', impact: 'critical', nodes: 0, example: String(e)}]));
+"""
+
+
 @pytest.fixture(scope="module")
 def crawl(browser, site):
     """Visit every page once; return {page: report} and the crawl's duration."""
+    assert AXE.exists(), f"{AXE} is missing: scripts/build_book.sh installs it with npm ci (package.json)"
+    axe_source = AXE.read_text(encoding="utf-8")
     browser.get_log("browser")  # the blank start page's lines, if any; the first book page counts
     reports = {}
     start = time.perf_counter()
@@ -126,13 +147,17 @@ def crawl(browser, site):
         browser.get(site.base + page)
         report = browser.execute_async_script(COLLECT_JS)
         report["console"] = severe_console_entries(browser)
+        browser.execute_script(axe_source)
+        report["axe"] = browser.execute_async_script(AXE_JS)
         reports[page] = report
     reports_time = time.perf_counter() - start
     assert reports, "the build has no HTML pages"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "crawl.json").write_text(json.dumps(
         {"pages": len(reports), "crawl_seconds": round(reports_time, 1),
-         "math_containers": {p: r.get("containers", 0) for p, r in reports.items()}}, indent=1), encoding="utf-8")
+         "math_containers": {p: r.get("containers", 0) for p, r in reports.items()},
+         "axe_violations": {p: r.get("axe", []) for p, r in reports.items() if r.get("axe")}}, indent=1),
+        encoding="utf-8")
     return {"pages": reports, "seconds": reports_time, "base": site.base}
 
 
@@ -239,6 +264,13 @@ def test_internal_links_resolve(crawl):
     assert not broken, "broken internal links:\n" + "\n".join(sorted(set(broken)))
 
 
+def test_no_serious_accessibility_violations(crawl):
+    # WCAG 2.1 AA as axe-core checks it; "minor"/"moderate" findings are recorded in crawl.json.
+    bad = failures(crawl, lambda r: [f"{v['id']} ({v['impact']}, {v['nodes']} nodes, e.g. {v['example']})"
+                                     for v in r.get("axe", []) if v["impact"] in ("serious", "critical")])
+    assert not bad, f"axe-core found serious or critical violations: {bad}"
+
+
 def test_search_finds_gradient(browser, site):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -280,3 +312,71 @@ def test_screenshots_of_key_pages(browser, crawl):
         assert browser.save_screenshot(str(path)), f"no screenshot of {page}"
         assert path.stat().st_size > 10_000, f"{path.name} looks blank"
 
+
+# ----------------------------------------------------------------------------- the PDF
+# scripts/build_pdf.sh: complete, numbered, with figures and typeset math. In this module so that the
+# PDF's single-page build never runs on another worker while the crawl above reads _build/html.
+
+def _title(doc: str) -> str:
+    path = ROOT / (doc + ".ipynb")
+    if path.exists():
+        sources = ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                   if c["cell_type"] == "markdown"]
+    else:
+        sources = [(ROOT / (doc + ".md")).read_text(encoding="utf-8")]
+    for source in sources:
+        for line in source.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    raise AssertionError(f"{doc} has no '# ' title")
+
+
+def _flat(text: str) -> str:
+    # NFKC undoes the PDF's ligatures ("ﬁ" -> "fi"); line breaks and soft hyphens become nothing special.
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    return re.sub(r"\s+", " ", text).replace("- ", "-")
+
+
+@pytest.fixture(scope="module")
+def pdf_pages() -> list[str]:
+    found = find_browser()
+    if isinstance(found, str):
+        if os.environ.get("BOOK_BROWSER_REQUIRED") == "1":
+            pytest.fail(f"BOOK_BROWSER_REQUIRED=1 but {found}")
+        pytest.skip(found)
+    if pdf_is_stale():
+        build_pdf()
+    from tools.pdf import pdf_pages_text
+
+    return pdf_pages_text(PDF)
+
+
+def test_pdf_has_the_whole_book(pdf_pages):
+    assert 150 <= len(pdf_pages) <= 1500, f"{len(pdf_pages)} pages"
+    text = _flat(" ".join(pdf_pages))
+    missing = [doc for doc in toc_files() if _flat(_title(doc)) not in text]
+    assert not missing, f"chapter titles missing from the PDF: {missing}"
+
+
+def test_pdf_sections_are_numbered(pdf_pages):
+    text = "\n".join(pdf_pages)
+    for number in ("1.1.", "2.3.", "3.5.", "4.6.", "5.3.", "3.5.2."):
+        assert re.search(rf"(?m)^{re.escape(number)}\s+[A-Z]", text), f"no section numbered {number}"
+
+
+def test_pdf_math_is_typeset_and_no_raw_tex_is_left(pdf_pages):
+    text = " ".join(pdf_pages)
+    for raw in ("\\(", "\\[", "\\begin{"):
+        assert raw not in text, f"raw TeX {raw!r} in the PDF: MathJax did not typeset it"
+    glyph_pages = sum(bool(re.search("[∂ησ∇θ∑]", page)) for page in pdf_pages)
+    assert glyph_pages >= 50, f"only {glyph_pages} pages show math glyphs"
+
+
+def test_pdf_figures_are_embedded(pdf_pages):
+    from pypdf import PdfReader
+
+    images = sum(len(page.images) for page in PdfReader(str(PDF)).pages)
+    notebooks = sorted((ROOT / "chapters").rglob("*.ipynb"))
+    stored = sum(1 for nb in notebooks for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]
+                 if cell["cell_type"] == "code" for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+    assert images >= stored, f"{images} images in the PDF, {stored} figures stored in the notebooks"
