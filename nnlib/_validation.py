@@ -16,6 +16,7 @@ What the checks promise (tested property by property in ``tests/test_robustness*
 """
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
@@ -78,6 +79,17 @@ def check_callable(name: str, value: Any, expected: str) -> Any:
     if not callable(value):
         raise TypeError(f"`{name}` must be {expected}. Received: {name}={_short(value)}")
     return value
+
+
+def accepts(fn: Any, *args: Any) -> bool:
+    """Whether ``fn`` can be called with ``args`` (True when Python cannot tell: some built-ins)."""
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        return False
+    except ValueError:  # no signature available: trust it
+        pass
+    return True
 
 
 def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:

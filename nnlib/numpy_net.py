@@ -29,6 +29,7 @@ import numpy as np
 from nnlib import initializers
 from nnlib.perturb import nudge
 from nnlib._validation import (
+    accepts,
     cast_finite,
     check_bool,
     check_callable,
@@ -51,15 +52,11 @@ __all__ = ["MLP"]
 def _check_callback(callback) -> None:
     """``callback(epoch, logs)`` must accept two positional arguments."""
     check_callable("callback", callback, "a function callback(epoch, logs)")
-    try:
-        inspect.signature(callback).bind(0, {})
-    except TypeError:
+    if not accepts(callback, 0, {}):
         raise TypeError(
             "`callback` must accept two arguments, callback(epoch, logs). "
             f"Received: callback with signature {inspect.signature(callback)}"
-        ) from None
-    except ValueError:  # no signature available (some built-ins): trust it
-        pass
+        )
 
 
 class MLP:

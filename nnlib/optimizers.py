@@ -32,13 +32,13 @@ and a gradient that has always been 0) gives a step of 0, not NaN.
 """
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Callable, Iterable
 
 import numpy as np
 
 from nnlib._validation import (
+    accepts,
     _short,
     as_array,
     cast_finite,
@@ -66,15 +66,11 @@ def _unit(name: str, value: float) -> float:
 
 def _check_schedule(schedule: Callable) -> Callable:
     """A learning-rate schedule must be callable as ``schedule(step)``."""
-    try:
-        inspect.signature(schedule).bind(0)
-    except TypeError:
+    if not accepts(schedule, 0):
         raise TypeError(
             "`learning_rate` must be a number or a schedule called as learning_rate(step) "
             f"(one argument: the step). Received: learning_rate={_short(schedule)}"
-        ) from None
-    except ValueError:  # no signature available (some built-ins): trust it
-        pass
+        )
     return schedule
 
 

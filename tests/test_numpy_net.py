@@ -131,3 +131,11 @@ def test_docstring_examples():
 
     result = doctest.testmod(nnlib.numpy_net, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_fit_callback_must_take_epoch_and_logs():
+    from nnlib.numpy_net import _check_callback
+
+    with pytest.raises(TypeError, match=r"must accept two arguments.*Received: callback with signature \(epoch\)"):
+        _check_callback(lambda epoch: None)
+    _check_callback(print)  # no inspectable signature: trusted

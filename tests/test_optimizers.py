@@ -246,3 +246,11 @@ def test_docstring_examples():
 
     result = doctest.testmod(nnlib.optimizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_schedule_must_take_one_step_argument():
+    from nnlib.optimizers import SGD
+
+    with pytest.raises(TypeError, match=r"schedule called as learning_rate\(step\).*Received: learning_rate="):
+        SGD(learning_rate=lambda step, extra: 0.1)
+    assert SGD(learning_rate=lambda step: 0.1) is not None
