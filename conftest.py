@@ -3,6 +3,7 @@
 Kernels started by nbval inherit this process's environment, so TensorFlow's C++ log lines are
 silenced here for the notebooks too (FIELD_NOTES: they reach a notebook's stderr otherwise).
 """
+
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,4 +22,6 @@ settings.register_profile(
 )
 settings.register_profile("explore", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-pytest_plugins = ["tests._timing_plugin"]  # per-notebook durations -> _build/test-timings.json (Reproducibility page)
+pytest_plugins = [
+    "tests._timing_plugin"
+]  # per-notebook durations -> _build/test-timings.json (Reproducibility page)

@@ -11,6 +11,7 @@ Run:  python benchmarks/numpy_vs_keras.py [--epochs 5] [--repeats 3] [--threads 
 (set before either library is imported); without it both use their defaults (all cores).
 Not a test: numbers depend on the machine and its load.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,11 +59,16 @@ def keras_throughput(x, y, batch_size, epochs, repeats):
         tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
         tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((SIZES[0],))]
-                             + [keras.layers.Dense(n, activation="relu") for n in SIZES[1:-1]]
-                             + [keras.layers.Dense(SIZES[-1], activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [keras.Input((SIZES[0],))]
+        + [keras.layers.Dense(n, activation="relu") for n in SIZES[1:-1]]
+        + [keras.layers.Dense(SIZES[-1], activation="softmax")]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)  # warm-up: traces the train step
     rates = []
     for _ in range(repeats):
@@ -81,11 +87,17 @@ def main() -> None:
         np_rate, np_acc = numpy_throughput(x, y, batch_size, args.epochs, args.repeats)
         k_rate, k_acc = keras_throughput(x, y, batch_size, args.epochs, args.repeats)
         rows.append((batch_size, np_rate, k_rate, np_rate / k_rate, np_acc, k_acc))
-    print(f"digits MLP {'-'.join(map(str, SIZES))}, {len(x)} training samples, Adam(1e-3), "
-          f"{args.epochs} epochs x {args.repeats} repeats (median), "
-          f"threads={args.threads or 'library default'}, {os.cpu_count()} CPUs\n")
-    print("| batch | NumPy MLP (samples/s) | Keras fit (samples/s) | NumPy / Keras | train acc NumPy | train acc Keras |")
-    print("|------:|----------------------:|----------------------:|--------------:|----------------:|----------------:|")
+    print(
+        f"digits MLP {'-'.join(map(str, SIZES))}, {len(x)} training samples, Adam(1e-3), "
+        f"{args.epochs} epochs x {args.repeats} repeats (median), "
+        f"threads={args.threads or 'library default'}, {os.cpu_count()} CPUs\n"
+    )
+    print(
+        "| batch | NumPy MLP (samples/s) | Keras fit (samples/s) | NumPy / Keras | train acc NumPy | train acc Keras |"
+    )
+    print(
+        "|------:|----------------------:|----------------------:|--------------:|----------------:|----------------:|"
+    )
     for b, n, k, r, na, ka in rows:
         print(f"| {b} | {n:,.0f} | {k:,.0f} | {r:.2f} | {na:.3f} | {ka:.3f} |")
 

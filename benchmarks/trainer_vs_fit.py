@@ -10,6 +10,7 @@ Trainer / Keras (> 1 means the Trainer is faster). Keras runs with ``jit_compile
 ``steps_per_execution=1`` (its defaults on CPU), with the same metric (accuracy).
 Timings depend on the machine and its load: compare ratios, not absolute numbers.
 """
+
 import argparse
 import os
 import time
@@ -61,7 +62,9 @@ def main(repeats: int) -> None:
         n = len(x) * epochs
         s_trainer, s_keras = n / min(t_trainer), n / min(t_keras)
         rows.append((name, batch, s_trainer, s_keras, s_trainer / s_keras))
-    print(f"{'case':<24}{'batch':>6}{'Trainer samples/s':>19}{'Keras fit samples/s':>21}{'ratio':>7}")
+    print(
+        f"{'case':<24}{'batch':>6}{'Trainer samples/s':>19}{'Keras fit samples/s':>21}{'ratio':>7}"
+    )
     for name, batch, s_t, s_k, ratio in rows:
         print(f"{name:<24}{batch:>6}{s_t:>19,.0f}{s_k:>21,.0f}{ratio:>7.2f}")
 

@@ -1,5 +1,11 @@
 """Argument checks shared by every ``nnlib`` module.
 
+Serves no chapter directly: every public function of the library checks its input here, once, at
+its entry (one check call, then the formula), and the appendix page *Contributing a chapter* asks
+new library code to do the same.
+The shared checks replace per-module variants: :func:`check_bool`, :func:`check_nonnegative`,
+:func:`check_float_dtype`, :func:`check_list`, and the rest below.
+
 Error messages are part of the API (tests match them). Each names the argument, says what was
 expected and ends with ``Received: <arg>=<value>``, in the style of Keras.
 
@@ -14,13 +20,15 @@ What the checks promise (tested property by property in ``tests/test_robustness*
 * labels are checked against the loss kind (:func:`check_targets`), and the message says how to
   fix them (``np.argmax``, ``keras.utils.to_categorical`` or another loss).
 """
+
 from __future__ import annotations
 
 import inspect
 import math
 import numbers
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -28,14 +36,17 @@ __all__ = [
     "check_type",
     "check_bool",
     "check_callable",
+    "check_list",
     "check_int",
     "check_number",
     "check_positive",
+    "check_nonnegative",
     "check_in_range",
     "check_one_of",
     "as_array",
     "as_float_array",
     "check_real_dtype",
+    "check_float_dtype",
     "cast_finite",
     "check_rank",
     "check_same_shape",
@@ -72,6 +83,15 @@ def check_bool(name: str, value: Any) -> bool:
             f"`{name}` must be a bool. Received: {name}={_short(value)} of type {type(value).__name__}"
         )
     return bool(value)
+
+
+def check_list(name: str, value: Any, what: str) -> list:
+    """A list from a list or tuple (``None`` means empty); a single string or object is an error."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"`{name}` must be a list of {what}. Received: {name}={_short(value)}")
+    return list(value)
 
 
 def check_callable(name: str, value: Any, expected: str) -> Any:
@@ -115,7 +135,9 @@ def check_number(name: str, value: Any) -> float:
     try:
         with np.errstate(over="ignore"):
             result = float(value)
-        overflow = math.isinf(result) and isinstance(value, np.floating) and bool(np.isfinite(value))
+        overflow = (
+            math.isinf(result) and isinstance(value, np.floating) and bool(np.isfinite(value))
+        )
     except OverflowError:  # a Python int or Fraction beyond the float64 range
         result, overflow = math.inf, True
     if overflow:
@@ -152,6 +174,11 @@ def check_in_range(
         interval = f"{'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
         raise ValueError(f"`{name}` must be in {interval}. Received: {name}={value}")
     return value
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """A finite number ``>= 0`` (a rate, a penalty factor, a noise level, an epsilon)."""
+    return check_in_range(name, value, 0.0, math.inf)
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -205,6 +232,14 @@ def check_real_dtype(name: str, arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def check_float_dtype(name: str, dtype: Any) -> str:
+    """``"float32"`` or ``"float64"``, also given as ``np.float32`` or ``np.dtype("float64")``;
+    returned as the name. The dtype argument of every math-layer constructor and data loader."""
+    if isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic):
+        dtype = np.dtype(dtype).name
+    return check_one_of(name, dtype, ["float32", "float64"])
+
+
 def cast_finite(name: str, x: np.ndarray, dtype: Any) -> np.ndarray:
     """``x.astype(dtype)``, with finiteness checked AFTER the cast.
 
@@ -247,7 +282,9 @@ def as_float_array(name: str, x: Any) -> np.ndarray:
     return arr
 
 
-def check_rank(name: str, x: np.ndarray, rank: int | tuple[int, ...], meaning: str = "") -> np.ndarray:
+def check_rank(
+    name: str, x: np.ndarray, rank: int | tuple[int, ...], meaning: str = ""
+) -> np.ndarray:
     """Require ``x.ndim`` to be ``rank`` (or one of several ranks)."""
     ranks = (rank,) if isinstance(rank, int) else tuple(rank)
     if np.ndim(x) not in ranks:
@@ -283,14 +320,29 @@ def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
         )
 
 
+def _first_nonfinite(name: str, arr: np.ndarray) -> tuple[str, Any]:
+    """Where the first NaN/inf of ``arr`` is (``"y[2]"``) and its value, for messages."""
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    where = f"{name}[{', '.join(map(str, first))}]" if first else name
+    return where, arr[first]
+
+
+def _count_nonfinite(arr: np.ndarray) -> str:
+    """``"2 NaN"``, ``"1 inf"`` or ``"2 NaN and 1 inf"`` (inf counts -inf too)."""
+    n_nan = int(np.count_nonzero(np.isnan(arr)))
+    n_inf = int(np.count_nonzero(np.isinf(arr)))
+    return " and ".join(f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "inf")) if n)
+
+
 def check_finite(name: str, x: np.ndarray) -> np.ndarray:
-    """Require every element to be finite (no NaN or inf)."""
+    """Require every element to be finite (no NaN or inf); the message says which and where."""
     arr = np.asarray(x)
     if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        where, value = _first_nonfinite(name, arr)
         raise ValueError(
             f"`{name}` must contain only finite values. Received: {name} with {bad} "
-            f"NaN/inf value(s) out of {arr.size}"
+            f"NaN/inf value(s) out of {arr.size} ({_count_nonfinite(arr)}; the first is {where}={value})"
         )
     return x
 
@@ -299,11 +351,12 @@ def check_labels(name: str, y: Any, num_classes: int) -> np.ndarray:
     """Integer class labels in ``[0, num_classes)`` (integer-valued floats are converted)."""
     arr = as_array(name, y)
     if arr.dtype.kind == "f":
-        finite = np.isfinite(arr)
-        if not finite.all():
+        if not np.all(np.isfinite(arr)):  # a missing label, not a wrong type: say so, and where
+            where, value = _first_nonfinite(name, arr)
             raise ValueError(
-                f"`{name}` must hold integer class labels, not NaN/inf. Received: {name} with "
-                f"{int(arr.size - np.count_nonzero(finite))} NaN/inf value(s) out of {arr.size}"
+                f"`{name}` holds {_count_nonfinite(arr)} of its {arr.size} labels (the first is "
+                f"{where}): every label must be a class index in [0, {num_classes}). Drop those "
+                f"samples or fill in their labels. Received: {where}={value}"
             )
         if np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2.0**53):
             arr = arr.astype(np.int64)
@@ -347,14 +400,17 @@ def check_targets(name: str, y: np.ndarray, kind: str, output_shape: tuple) -> n
         if not (_fits(per_sample, output_shape[:-1]) or _fits(per_sample, (*output_shape[:-1], 1))):
             want = ", ".join(["n", *map(str, output_shape[:-1])])
             raise ValueError(
-                f"`{name}` must hold one integer label per sample, shape ({want}{',' if len(output_shape) == 1 else ''}) "
+                f"`{name}` must hold one integer label per sample, shape "
+                f"({want}{',' if len(output_shape) == 1 else ''}) "
                 f"or ({want}, 1), for a sparse loss. Received: {name}.shape={y.shape}"
             )
         return check_labels(name, y, k) if k is not None else y
     if y.dtype.kind == "f":
         check_finite(name, y)
     if kind == "categorical" and not _fits(per_sample, output_shape):
-        integer_labels = _fits(per_sample, output_shape[:-1]) or _fits(per_sample, (*output_shape[:-1], 1))
+        integer_labels = _fits(per_sample, output_shape[:-1]) or _fits(
+            per_sample, (*output_shape[:-1], 1)
+        )
         fix = (
             f"Use keras.losses.SparseCategoricalCrossentropy for integer labels, or pass "
             f"keras.utils.to_categorical({name}, {k})"
@@ -399,7 +455,10 @@ def check_memory(name: str, value: Any, n_values: int, itemsize: int) -> None:
 
 
 def check_float_input(
-    name: str, x: Any, rank: int | tuple[int, ...] | None = None, meaning: str = "",
+    name: str,
+    x: Any,
+    rank: int | tuple[int, ...] | None = None,
+    meaning: str = "",
     dtype: Any = None,
 ) -> np.ndarray:
     """``as_float_array`` + optional ``check_rank`` + ``check_finite`` (+ a checked cast) in one call.

@@ -1,6 +1,8 @@
 r"""Activation functions and their derivatives, in NumPy.
 
-Serves chapter 3 (activations: sigmoid, tanh, ReLU, Leaky ReLU, ELU, softmax; saturation) and the
+Serves Chapter 3.1, *Activation functions and their derivatives* (sigmoid, tanh, ReLU, Leaky ReLU,
+ELU, softmax; saturation), Chapter 2.1, *Neurons, layers and networks*, Chapter 3.3, *Forward
+propagation and backpropagation*, Chapter 1.2, *The Python deep-learning ecosystem*, and the
 from-scratch network of :mod:`nnlib.numpy_net`. Every elementwise activation ``f`` has a sibling
 ``f_grad`` returning :math:`f'(z)` with the same parameters, and :data:`ACTIVATIONS` maps Keras's
 names to ``(f, f_grad)`` pairs.
@@ -10,22 +12,30 @@ derivative is the one TensorFlow uses (``relu_grad(0) == 0``, ``leaky_relu_grad(
 negative_slope``, ``elu_grad(0) == alpha``). ``sigmoid`` and ``softmax`` are written so that no
 intermediate overflows, even for :math:`|z| = 10^4`. float32 and float64 keep their dtype.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from nnlib._validation import check_float_input, check_int, check_min_rank, check_number
 
 __all__ = [
-    "linear", "linear_grad",
-    "sigmoid", "sigmoid_grad",
-    "tanh", "tanh_grad",
-    "relu", "relu_grad",
-    "leaky_relu", "leaky_relu_grad",
-    "elu", "elu_grad",
-    "softmax", "log_softmax",
+    "linear",
+    "linear_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "tanh",
+    "tanh_grad",
+    "relu",
+    "relu_grad",
+    "leaky_relu",
+    "leaky_relu_grad",
+    "elu",
+    "elu_grad",
+    "softmax",
+    "log_softmax",
     "ACTIVATIONS",
 ]
 
@@ -266,7 +276,9 @@ ACTIVATIONS: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray
 
 # Unchecked kernels for callers that validated their inputs once (numpy_net, rnn inner loops):
 # name -> (f, f_grad) on float arrays, default parameters.
-_KERNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+_KERNELS: dict[
+    str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
+] = {
     "linear": (lambda z: z, np.ones_like),
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "tanh": (np.tanh, _tanh_grad),

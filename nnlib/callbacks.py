@@ -1,7 +1,8 @@
 r"""Callbacks for :class:`nnlib.training.Trainer` (and, where it makes sense, ``keras.Model.fit``).
 
-Serves part 3 (early stopping, exploding gradients) and part 4 (the custom training loop with
-callbacks, checkpoint/resume). All are ``keras.callbacks.Callback`` subclasses using Keras's hook
+Serves Chapter 4.6, *The custom training loop: callbacks, checkpoints and distribution* (every
+callback here, and the protocol below), and Chapter 2.4, *Deep learning vs classical machine
+learning* (early stopping). All are ``keras.callbacks.Callback`` subclasses using Keras's hook
 names (``on_train_begin``, ``on_epoch_end``, ...), so the same object works in both loops:
 
 ==========================  =========================  =========================================
@@ -17,29 +18,113 @@ callback                    with ``Trainer``            with ``keras.Model.fit``
 ``EarlyStopping`` *is* ``keras.callbacks.EarlyStopping``: it only needs ``logs``,
 ``model.get_weights/set_weights`` and ``model.stop_training``, all of which the Trainer provides
 (tested in ``tests/test_callbacks.py``), so we reuse it instead of copying it.
+
+**The protocol between the Trainer and its callbacks.** The Trainer drives every callback through
+Keras's ``keras.callbacks.CallbackList`` with Keras's hooks, in Keras's order:
+``on_train_begin``, then per epoch ``on_epoch_begin`` and ``on_epoch_end``, then
+``on_train_end`` (no per-batch hooks: the batch loop is compiled), and it stops after an epoch in
+which a callback set ``model.stop_training``. A callback that needs more than Keras's hooks derives
+from :class:`TrainerCallback`, the whole extension interface: the Trainer hands itself over
+(``set_trainer``), reads where to resume (``initial_epoch``) and reports a diverging step
+(``watches_divergence``, ``on_divergence``). It calls nothing else, and no callback writes into
+the Trainer.
 """
+
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import warnings
 from typing import Any
 
 from nnlib.repro import import_tensorflow
 
-import_tensorflow()  # TF's start-up log lines kept out of stderr before keras loads it
+tf = import_tensorflow()  # TF's start-up log lines kept out of stderr before keras loads it
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nnlib._validation import _short, check_int, check_type  # noqa: E402
+from nnlib import distribute  # noqa: E402
+from nnlib._validation import _short, check_int, check_list, check_number, check_type  # noqa: E402
 
-__all__ = ["ProgressBar", "EarlyStopping", "ResumableCheckpoint", "DivergenceGuard"]
+__all__ = [
+    "TrainerCallback",
+    "ProgressBar",
+    "EarlyStopping",
+    "ResumableCheckpoint",
+    "DivergenceGuard",
+]
 
 EarlyStopping = keras.callbacks.EarlyStopping
 """Keras's ``EarlyStopping`` (``monitor="val_loss"``, ``patience``, ``restore_best_weights``):
 stop when the monitored value has not improved for ``patience`` epochs."""
+
+
+class TrainerCallback(keras.callbacks.Callback):
+    r"""The extension interface of :class:`nnlib.training.Trainer`: a Keras callback plus four
+    documented members, each with a default that does nothing.
+
+    ============================================  ================================================
+    member                                        contract
+    ============================================  ================================================
+    ``set_trainer(trainer)``                      called once per ``fit``, before
+                                                  ``on_train_begin``; stores ``self.trainer``
+                                                  (e.g. to checkpoint ``trainer.optimizer``)
+    ``initial_epoch`` (attribute, default 0)      read after ``on_train_begin``: the epoch to
+                                                  start at. The Trainer takes the largest value
+                                                  over its callbacks and replays that many passes
+                                                  of the data so that the batch order continues
+    ``watches_divergence`` (class attribute,      ``True`` makes the Trainer keep the weights from
+    default ``False``)                            before every step and test every step's loss and
+                                                  weights for NaN/inf inside the compiled epoch
+    ``on_divergence(epoch, step, loss,            called after an epoch in which step ``step``
+    last_good_weights, weights_finite)``          (global, 0-based) went wrong, before
+                                                  ``on_epoch_end``, with the weights from before
+                                                  that step
+    ============================================  ================================================
+
+    Under ``keras.Model.fit`` these members are simply not used; the Keras hooks still are.
+    """
+
+    watches_divergence: bool = False
+    initial_epoch: int = 0
+    trainer: Any = None
+
+    def set_trainer(self, trainer: Any) -> None:
+        """Called by the Trainer before ``on_train_begin``."""
+        self.trainer = trainer
+
+    def on_divergence(
+        self,
+        epoch: int,
+        step: int,
+        loss: float,
+        last_good_weights: list,
+        weights_finite: bool = True,
+    ) -> None:
+        """Called by the Trainer (only if ``watches_divergence``) after an epoch in which a step
+        went wrong: a non-finite loss, or non-finite weights after the update."""
+
+
+def check_callbacks(callbacks: Any) -> list[keras.callbacks.Callback]:
+    """The ``callbacks`` argument of the Trainer: a list of Keras callbacks (``None``: none).
+    Keras's ``EarlyStopping``, which checks nothing itself, gets its numbers checked here."""
+    callbacks = check_list("callbacks", callbacks, "keras.callbacks.Callback objects")
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise TypeError(
+                "`callbacks` must hold keras.callbacks.Callback objects (e.g. nnlib.callbacks.DivergenceGuard()). "
+                f"Received: callbacks[{i}]={_short(cb)} of type {type(cb).__name__}"
+            )
+        if isinstance(cb, keras.callbacks.EarlyStopping):
+            check_int("patience", cb.patience, minimum=0)
+            check_int("start_from_epoch", cb.start_from_epoch, minimum=0)
+            if cb.baseline is not None:
+                check_number("baseline", cb.baseline)
+            check_type("monitor", cb.monitor, str, "a str (a key of the logs, e.g. 'val_loss')")
+    return callbacks
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -73,7 +158,9 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.bar is not None:
-            shown = {k: f"{v:.4g}" for k, v in (logs or {}).items() if not k.startswith("grad_norm/")}
+            shown = {
+                k: f"{v:.4g}" for k, v in (logs or {}).items() if not k.startswith("grad_norm/")
+            }
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
 
@@ -90,7 +177,7 @@ class ProgressBar(keras.callbacks.Callback):
             self.bar = None
 
 
-class ResumableCheckpoint(keras.callbacks.Callback):
+class ResumableCheckpoint(TrainerCallback):
     r"""Save the whole training state every ``every_n_epochs``; a rerun resumes exactly.
 
     A checkpoint (``tf.train.CheckpointManager``, newest ``max_to_keep`` kept) holds
@@ -102,12 +189,19 @@ class ResumableCheckpoint(keras.callbacks.Callback):
       resumed run sees the same batches as an uninterrupted one.
 
     On ``on_train_begin`` the latest checkpoint in ``directory`` (if any) is restored and
-    :class:`~nnlib.training.Trainer` continues at epoch :attr:`initial_epoch`. A process killed
+    :class:`~nnlib.training.Trainer` continues at epoch :attr:`initial_epoch` (the
+    :class:`TrainerCallback` protocol). A process killed
     at any moment leaves the previous checkpoint readable: TensorFlow writes the data files under
     a temporary name and replaces the ``checkpoint`` index file atomically.
 
+    Under ``tf.distribute.MultiWorkerMirroredStrategy`` (Chapter 4.12) every worker takes part in
+    each save, as TensorFlow requires, but only the chief's files land in ``directory``: the other
+    workers write to a scratch folder inside it (:func:`nnlib.distribute.worker_directory`) and
+    delete it again. On a restart every worker restores the chief's latest checkpoint.
+
     Args:
-        directory: folder of the checkpoints (created if missing).
+        directory: folder of the checkpoints (created if missing); on a cluster, a folder every
+            worker can read (a shared file system or a bucket).
         max_to_keep: how many recent checkpoints to keep, ``>= 1``.
         every_n_epochs: save after every ``n``-th epoch, ``>= 1``.
 
@@ -116,7 +210,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         restored_from: path of the restored checkpoint, or ``None``.
     """
 
-    def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3, every_n_epochs: int = 1) -> None:
+    def __init__(
+        self, directory: str | os.PathLike, max_to_keep: int = 3, every_n_epochs: int = 1
+    ) -> None:
         super().__init__()
         check_type("directory", directory, (str, os.PathLike), "a path")
         self.directory = os.fspath(directory)
@@ -127,40 +223,41 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             )
         self.max_to_keep = check_int("max_to_keep", max_to_keep, minimum=1)
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
-        self._trainer = None
-        self.initial_epoch = 0
         self.restored_from = None
 
-    def set_trainer(self, trainer: Any) -> None:
-        """Called by the Trainer: checkpoint its optimizer and let it resume."""
-        self._trainer = trainer
-
     def on_train_begin(self, logs: dict | None = None) -> None:
-        import tensorflow as tf
-
-        optimizer = self._trainer.optimizer if self._trainer is not None else self.model.optimizer
+        optimizer = self.trainer.optimizer if self.trainer is not None else self.model.optimizer
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.checkpoint = tf.train.Checkpoint(
             model=list(self.model.variables), optimizer=list(optimizer.variables), epoch=self._epoch
         )
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, self.max_to_keep)
+        # Across workers every process saves, but only the chief into `directory` (the others
+        # into a scratch folder they delete again); every process restores the chief's files.
+        strategy = (
+            self.trainer.strategy if self.trainer is not None else tf.distribute.get_strategy()
+        )
+        self._write_dir = distribute.worker_directory(self.directory, strategy)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self._write_dir, self.max_to_keep
+        )
         self.initial_epoch, self.restored_from = 0, None
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_consumed()
+        latest = tf.train.latest_checkpoint(self.directory)
+        if latest:
+            self.checkpoint.restore(latest).assert_consumed()
             self.initial_epoch = int(self._epoch.numpy())
-            self.restored_from = self.manager.latest_checkpoint
-            if self._trainer is not None:
-                self._trainer.initial_epoch = max(self._trainer.initial_epoch, self.initial_epoch)
+            self.restored_from = latest
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch.assign(epoch + 1)
         if (epoch + 1) % self.every_n_epochs == 0:
             self.manager.save(checkpoint_number=epoch + 1)
+            if self._write_dir != self.directory:
+                shutil.rmtree(self._write_dir, ignore_errors=True)
 
 
-class DivergenceGuard(keras.callbacks.Callback):
+class DivergenceGuard(TrainerCallback):
     r"""Stop at the first step that goes wrong and put back the last finite weights.
 
     With a too-large learning rate the loss grows, overflows to ``inf`` and the next update turns
@@ -174,8 +271,9 @@ class DivergenceGuard(keras.callbacks.Callback):
     a one-step run included.
 
     With the Trainer the checks run inside the compiled epoch (no per-step Python; the weights
-    are backed up and tested for NaN/inf at every step); with ``keras.Model.fit`` the guard
-    copies the weights after every batch (slower).
+    are backed up and tested for NaN/inf at every step: ``watches_divergence`` of the
+    :class:`TrainerCallback` protocol); with ``keras.Model.fit`` the guard copies the weights
+    after every batch (slower).
 
     Attributes:
         stopped: whether training diverged.
@@ -185,6 +283,8 @@ class DivergenceGuard(keras.callbacks.Callback):
             overflowed although the loss was finite).
         reason: a sentence saying what happened.
     """
+
+    watches_divergence = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -198,10 +298,15 @@ class DivergenceGuard(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()
 
-    def on_divergence(self, epoch: int, step: int, loss: float, last_good_weights: list,
-                      weights_finite: bool = True) -> None:
-        """Called by the Trainer after an epoch in which a step went wrong (a non-finite loss, or
-        non-finite weights after the update)."""
+    def on_divergence(
+        self,
+        epoch: int,
+        step: int,
+        loss: float,
+        last_good_weights: list,
+        weights_finite: bool = True,
+    ) -> None:
+        """Put back the weights from before the step that went wrong, stop, and say why."""
         self.model.set_weights(last_good_weights)
         self._stop(epoch, step, loss, weights_finite)
 
@@ -210,8 +315,10 @@ class DivergenceGuard(keras.callbacks.Callback):
         self.weights_finite = weights_finite
         self.model.stop_training = True
         if not weights_finite and math.isfinite(loss):
-            what = (f"the update at step {step} (epoch {epoch}) made the weights NaN/inf, although "
-                    f"its loss was {loss:.4g}")
+            what = (
+                f"the update at step {step} (epoch {epoch}) made the weights NaN/inf, although "
+                f"its loss was {loss:.4g}"
+            )
         else:
             what = f"the loss became {loss} at step {step} (epoch {epoch})"
         self.reason = (
@@ -223,7 +330,10 @@ class DivergenceGuard(keras.callbacks.Callback):
     # keras.Model.fit path: per-batch hooks ---------------------------------------------------
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch, self._snapshot = epoch, None  # other callbacks may change weights between epochs
+        self._epoch, self._snapshot = (
+            epoch,
+            None,
+        )  # other callbacks may change weights between epochs
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self._snapshot is None:
@@ -233,7 +343,9 @@ class DivergenceGuard(keras.callbacks.Callback):
         # One copy per batch: the weights after a good step are the snapshot for the next one.
         if self.stopped:
             return
-        loss = (logs or {}).get("loss")  # Keras logs the epoch's running mean: once NaN/inf, it stays so
+        loss = (logs or {}).get(
+            "loss"
+        )  # Keras logs the epoch's running mean: once NaN/inf, it stays so
         loss = None if loss is None else float(np.asarray(loss, dtype=float))
         weights = self.model.get_weights()
         weights_finite = all(np.all(np.isfinite(w)) for w in weights if w.dtype.kind == "f")

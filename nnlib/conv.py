@@ -1,6 +1,7 @@
 r"""Reference forward passes of 2-D convolution and max pooling, in NumPy (NHWC).
 
-Serves chapter 3 (convolution and pooling) and chapter 4 (the CNN): they show what ``Conv2D`` and
+Serves Chapter 3.9, *Convolution and pooling*, and the background of Chapter 4.4, *A convolutional
+network for images*: they show what ``Conv2D`` and
 ``MaxPooling2D`` compute, and equal ``tf.nn.conv2d`` / ``tf.nn.max_pool2d`` (tested). They are
 vectorized with a sliding-window view, not fast: use Keras to train.
 
@@ -10,6 +11,7 @@ Output size per spatial axis (input :math:`n`, window :math:`k`, stride :math:`s
 * ``"same"``: :math:`\lceil n/s \rceil`, padding :math:`p = \max((\lceil n/s\rceil - 1)s + k - n, 0)`
   split as :math:`\lfloor p/2 \rfloor` before and the rest after.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +27,9 @@ def _same_padding(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _pad(x: np.ndarray, window: tuple[int, int], strides: tuple[int, int], padding: str,
-         value: float) -> np.ndarray:
+def _pad(
+    x: np.ndarray, window: tuple[int, int], strides: tuple[int, int], padding: str, value: float
+) -> np.ndarray:
     if padding == "valid":
         return x
     pads = [_same_padding(x.shape[axis], window[i], strides[i]) for i, axis in enumerate((1, 2))]
@@ -48,8 +51,9 @@ def _check_fits(x: np.ndarray, window: tuple[int, int], what: str, padding: str)
         )
 
 
-def conv2d(x: np.ndarray, kernel: np.ndarray, stride: int | tuple[int, int] = 1,
-           padding: str = "valid") -> np.ndarray:
+def conv2d(
+    x: np.ndarray, kernel: np.ndarray, stride: int | tuple[int, int] = 1, padding: str = "valid"
+) -> np.ndarray:
     r"""2-D convolution (cross-correlation, as in every deep-learning library), NHWC:
 
     .. math:: y_{n,i,j,o} = \sum_{u,v,c} x_{n,\, s i + u,\, s j + v,\, c}\; K_{u,v,c,o}
@@ -71,7 +75,9 @@ def conv2d(x: np.ndarray, kernel: np.ndarray, stride: int | tuple[int, int] = 1,
                [20., 24.]])
     """
     x = check_float_input("x", x, rank=4, meaning="(batch, height, width, channels)")
-    kernel = check_float_input("kernel", kernel, rank=4, meaning="(kh, kw, in_channels, out_channels)")
+    kernel = check_float_input(
+        "kernel", kernel, rank=4, meaning="(kh, kw, in_channels, out_channels)"
+    )
     if kernel.shape[2] != x.shape[3]:
         raise ValueError(
             f"`kernel` must have {x.shape[3]} input channels (x.shape[3]) in axis 2. "
@@ -86,13 +92,19 @@ def conv2d(x: np.ndarray, kernel: np.ndarray, stride: int | tuple[int, int] = 1,
         )
     _check_fits(x, window, "kernel", padding)
     xp = _pad(x, window, strides, padding, 0.0)
-    patches = sliding_window_view(xp, window, axis=(1, 2))[:, ::strides[0], ::strides[1]]
+    patches = sliding_window_view(xp, window, axis=(1, 2))[:, :: strides[0], :: strides[1]]
     # patches: (batch, oh, ow, in, kh, kw); contract (in, kh, kw) with the kernel's (kh, kw, in)
-    return np.tensordot(patches, cast_finite("kernel", kernel, x.dtype), axes=([3, 4, 5], [2, 0, 1]))
+    return np.tensordot(
+        patches, cast_finite("kernel", kernel, x.dtype), axes=([3, 4, 5], [2, 0, 1])
+    )
 
 
-def max_pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2,
-               stride: int | tuple[int, int] | None = None, padding: str = "valid") -> np.ndarray:
+def max_pool2d(
+    x: np.ndarray,
+    pool_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+) -> np.ndarray:
     r"""2-D max pooling, NHWC: :math:`y_{n,i,j,c} = \max_{u,v} x_{n,\, s i + u,\, s j + v,\, c}`.
 
     Args:
@@ -115,5 +127,7 @@ def max_pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2,
     padding = check_one_of("padding", padding, ["valid", "same"])
     _check_fits(x, window, "pooling", padding)
     xp = _pad(x, window, strides, padding, -np.inf)
-    patches = sliding_window_view(xp, window, axis=(1, 2))[:, ::strides[0], ::strides[1]]
-    return patches.max(axis=(-2, -1))  # (batch, oh, ow, channels, ph, pw) -> (batch, oh, ow, channels)
+    patches = sliding_window_view(xp, window, axis=(1, 2))[:, :: strides[0], :: strides[1]]
+    return patches.max(
+        axis=(-2, -1)
+    )  # (batch, oh, ow, channels, ph, pw) -> (batch, oh, ow, channels)

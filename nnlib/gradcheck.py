@@ -1,6 +1,8 @@
 r"""Gradient checking by central finite differences.
 
-Serves chapter 3 (backpropagation: "is my gradient right?") and the tests of
+Serves Chapter 3.3, *Forward propagation and backpropagation* ("is my gradient right?"), the
+gradient checks of Chapters 3.1, *Activation functions and their derivatives*, 3.9, *Convolution
+and pooling*, and 3.10, *Recurrent networks and backpropagation through time*, and the tests of
 :mod:`nnlib.numpy_net`. The central difference
 
 .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon}
@@ -10,10 +12,12 @@ so with :math:`\varepsilon = 10^{-5}` in float64 an analytic gradient that is ri
 about :math:`10^{-9}` relative error, and a wrong one is off by far more than :math:`10^{-6}`.
 Always check in float64: float32 rounding alone is about :math:`10^{-7}/\varepsilon`.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +34,9 @@ from nnlib._validation import (
 __all__ = ["numerical_gradient", "relative_error", "check_gradients"]
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-5
+) -> np.ndarray:
     r"""Central-difference gradient of a scalar function :math:`f` at ``x``, one coordinate at a time.
 
     ``x`` is perturbed **in place** (and restored) so that ``f`` may close over the very array
@@ -79,7 +85,9 @@ def _scalar(value: Any) -> float:
         raise TypeError(f"`f` must return a scalar (a float). Received: f(x)={_short(value)}")
     result = float(arr.reshape(()))
     if not math.isfinite(result):
-        raise ValueError(f"`f` must return a finite value at every perturbed point. Received: f(x)={result}")
+        raise ValueError(
+            f"`f` must return a finite value at every perturbed point. Received: f(x)={result}"
+        )
     return result
 
 
@@ -87,7 +95,9 @@ def _difference(f_plus: float, f_minus: float, x_i: float, eps: float, index: tu
     """The central difference; halved first where f+ - f- or 2 eps would overflow."""
     where = f"x[{', '.join(map(str, index))}]" if index else "x"
     if not (math.isfinite(x_i + eps) and math.isfinite(x_i - eps)):
-        raise ValueError(f"`eps` is too large: {where} ± eps overflows float64. Received: eps={eps}")
+        raise ValueError(
+            f"`eps` is too large: {where} ± eps overflows float64. Received: eps={eps}"
+        )
     if x_i + eps == x_i or x_i - eps == x_i:
         raise ValueError(
             f"`eps` is below the float64 resolution at {where}={x_i} (x ± eps rounds back to x): "
@@ -164,12 +174,18 @@ def check_gradients(
                 )
         analytic = grad_f(x)
         if not isinstance(analytic, (list, tuple)) or len(analytic) != len(x):
-            got = f"a list of length {len(analytic)}" if isinstance(analytic, (list, tuple)) else _short(analytic)
+            got = (
+                f"a list of length {len(analytic)}"
+                if isinstance(analytic, (list, tuple))
+                else _short(analytic)
+            )
             raise TypeError(
                 f"`grad_f` must return a list of {len(x)} gradient(s), one per array of `x`. "
                 f"Received: grad_f(x)={got}"
             )
-        analytic = [_gradient(f"grad_f(x)[{i}]", g, xi) for i, (g, xi) in enumerate(zip(analytic, x))]
+        analytic = [
+            _gradient(f"grad_f(x)[{i}]", g, xi) for i, (g, xi) in enumerate(zip(analytic, x))
+        ]
         errors = []
         for i, xi in enumerate(x):
             numeric = numerical_gradient(lambda _: f(x), xi, eps)  # perturbs x[i] in place
@@ -182,7 +198,9 @@ def check_gradients(
 def _gradient(name: str, g: Any, x: np.ndarray) -> np.ndarray:
     """The claimed gradient: an array of numbers shaped like ``x``."""
     if g is None or isinstance(g, (str, bytes)):
-        raise TypeError(f"`{name}` must be an array of numbers shaped like `x`. Received: {name}={_short(g)}")
+        raise TypeError(
+            f"`{name}` must be an array of numbers shaped like `x`. Received: {name}={_short(g)}"
+        )
     g = check_real_dtype(name, as_array(name, g))
     if g.shape != x.shape:
         raise ValueError(

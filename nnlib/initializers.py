@@ -1,6 +1,6 @@
 r"""Weight initializers with the same distributions as ``keras.initializers``.
 
-Serves chapter 3 (weight initialization: why the variance of a layer's output must not grow or
+Serves Chapter 3.8, *Weight initialization* (why the variance of a layer's output must not grow or
 shrink with depth) and :mod:`nnlib.numpy_net`.
 
 Every initializer is ``(shape, rng) -> array``: ``rng`` is a ``np.random.Generator``, so the same
@@ -20,14 +20,15 @@ Keras's ``*_normal`` initializers draw from a normal cut at two standard deviati
 shrinks the variance by the factor 0.7737..., so the pre-cut standard deviation is divided by
 0.87962566103423978 (its square root) to keep the variance on target. We do the same.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from nnlib._validation import check_int, check_memory, check_one_of, check_type
+from nnlib._validation import check_float_dtype, check_int, check_memory, check_type
 
 __all__ = ["compute_fans", "zeros", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"]
 
@@ -62,14 +63,9 @@ def _check_shape(shape) -> tuple[int, ...]:
 
 
 def _check_rng(rng) -> np.random.Generator:
-    return check_type("rng", rng, np.random.Generator, "a np.random.Generator (np.random.default_rng(seed))")
-
-
-def _check_dtype(dtype: str) -> str:
-    """``"float32"`` or ``"float64"``, also given as ``np.float32`` or ``np.dtype("float64")``."""
-    if isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic):
-        dtype = np.dtype(dtype).name
-    return check_one_of("dtype", dtype, ["float32", "float64"])
+    return check_type(
+        "rng", rng, np.random.Generator, "a np.random.Generator (np.random.default_rng(seed))"
+    )
 
 
 def _check_size(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -92,7 +88,9 @@ def _truncated_normal(shape, rng, dtype, variance: float) -> np.ndarray:
     return (x * (math.sqrt(variance) / _TRUNCATED_STD)).astype(dtype)
 
 
-def zeros(shape: Sequence[int], rng: np.random.Generator | None = None, dtype: str = "float32") -> np.ndarray:
+def zeros(
+    shape: Sequence[int], rng: np.random.Generator | None = None, dtype: str = "float32"
+) -> np.ndarray:
     r"""All zeros (Keras's default bias initializer); ``rng`` is accepted for a uniform signature.
 
     Example:
@@ -101,12 +99,14 @@ def zeros(shape: Sequence[int], rng: np.random.Generator | None = None, dtype: s
     """
     if rng is not None:
         _check_rng(rng)
-    shape, dtype = _check_shape(shape), _check_dtype(dtype)
+    shape, dtype = _check_shape(shape), check_float_dtype("dtype", dtype)
     check_memory("shape", shape, math.prod(shape), np.dtype(dtype).itemsize)
     return np.zeros(shape, dtype=dtype)
 
 
-def glorot_uniform(shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32") -> np.ndarray:
+def glorot_uniform(
+    shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32"
+) -> np.ndarray:
     r"""Glorot (Xavier) uniform: :math:`U(-l, l)`, :math:`l = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}`.
 
     Keras's default kernel initializer for ``Dense``, ``Conv2D`` and ``SimpleRNN``'s input kernel.
@@ -125,10 +125,17 @@ def glorot_uniform(shape: Sequence[int], rng: np.random.Generator, dtype: str = 
         True
     """
     fan_in, fan_out = compute_fans(shape)
-    return _uniform(_check_shape(shape), _check_rng(rng), _check_dtype(dtype), 1.0 / max(1.0, (fan_in + fan_out) / 2.0))
+    return _uniform(
+        _check_shape(shape),
+        _check_rng(rng),
+        check_float_dtype("dtype", dtype),
+        1.0 / max(1.0, (fan_in + fan_out) / 2.0),
+    )
 
 
-def glorot_normal(shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32") -> np.ndarray:
+def glorot_normal(
+    shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32"
+) -> np.ndarray:
     r"""Glorot normal: truncated normal (at :math:`\pm 2\sigma_0`) with variance
     :math:`2/(\text{fan\_in}+\text{fan\_out})`.
 
@@ -137,10 +144,17 @@ def glorot_normal(shape: Sequence[int], rng: np.random.Generator, dtype: str = "
         (64, 32)
     """
     fan_in, fan_out = compute_fans(shape)
-    return _truncated_normal(_check_shape(shape), _check_rng(rng), _check_dtype(dtype), 1.0 / max(1.0, (fan_in + fan_out) / 2.0))
+    return _truncated_normal(
+        _check_shape(shape),
+        _check_rng(rng),
+        check_float_dtype("dtype", dtype),
+        1.0 / max(1.0, (fan_in + fan_out) / 2.0),
+    )
 
 
-def he_uniform(shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32") -> np.ndarray:
+def he_uniform(
+    shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32"
+) -> np.ndarray:
     r"""He uniform: :math:`U(-l, l)`, :math:`l = \sqrt{6/\text{fan\_in}}` (variance :math:`2/\text{fan\_in}`,
     suited to ReLU layers, which zero half their inputs).
 
@@ -149,7 +163,12 @@ def he_uniform(shape: Sequence[int], rng: np.random.Generator, dtype: str = "flo
         True
     """
     fan_in, _ = compute_fans(shape)
-    return _uniform(_check_shape(shape), _check_rng(rng), _check_dtype(dtype), 2.0 / max(1.0, fan_in))
+    return _uniform(
+        _check_shape(shape),
+        _check_rng(rng),
+        check_float_dtype("dtype", dtype),
+        2.0 / max(1.0, fan_in),
+    )
 
 
 def he_normal(shape: Sequence[int], rng: np.random.Generator, dtype: str = "float32") -> np.ndarray:
@@ -160,4 +179,9 @@ def he_normal(shape: Sequence[int], rng: np.random.Generator, dtype: str = "floa
         dtype('float32')
     """
     fan_in, _ = compute_fans(shape)
-    return _truncated_normal(_check_shape(shape), _check_rng(rng), _check_dtype(dtype), 2.0 / max(1.0, fan_in))
+    return _truncated_normal(
+        _check_shape(shape),
+        _check_rng(rng),
+        check_float_dtype("dtype", dtype),
+        2.0 / max(1.0, fan_in),
+    )

@@ -1,6 +1,9 @@
 r"""Loss functions and their gradients, in NumPy, with the semantics of ``keras.losses``.
 
-Serves chapter 3 (losses from maximum likelihood, log-sum-exp) and :mod:`nnlib.numpy_net`.
+Serves Chapter 3.2, *Loss functions from maximum likelihood* (log-sum-exp included), Chapters 3.4,
+*Gradient descent: batches and the learning rate*, and 3.6, *Learning-rate decay and schedules*
+(the loss being minimized), Chapter 1.2, *The Python deep-learning ecosystem*, and
+:mod:`nnlib.numpy_net`.
 
 Each ``loss(y_true, y_pred)`` returns **per-sample** values, exactly like the ``keras.losses``
 function of the same name: the last axis is averaged (MSE, MAE, binary cross-entropy, hinge) or
@@ -16,6 +19,7 @@ renormalizes ``y_pred`` to sum to 1; ``hinge`` turns {0, 1} labels into {-1, 1}.
 ``from_logits=True`` everything goes through log-sum-exp and stays finite for logits of magnitude
 :math:`10^4`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,12 +36,18 @@ from nnlib.activations import log_softmax, sigmoid, softmax
 
 __all__ = [
     "EPSILON",
-    "mean_squared_error", "mean_squared_error_grad",
-    "mean_absolute_error", "mean_absolute_error_grad",
-    "binary_crossentropy", "binary_crossentropy_grad",
-    "categorical_crossentropy", "categorical_crossentropy_grad",
-    "sparse_categorical_crossentropy", "sparse_categorical_crossentropy_grad",
-    "hinge", "hinge_grad",
+    "mean_squared_error",
+    "mean_squared_error_grad",
+    "mean_absolute_error",
+    "mean_absolute_error_grad",
+    "binary_crossentropy",
+    "binary_crossentropy_grad",
+    "categorical_crossentropy",
+    "categorical_crossentropy_grad",
+    "sparse_categorical_crossentropy",
+    "sparse_categorical_crossentropy_grad",
+    "hinge",
+    "hinge_grad",
 ]
 
 #: Keras's ``backend.epsilon()``: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``.

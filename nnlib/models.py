@@ -1,7 +1,12 @@
 r"""Keras 3 model builders shared by the chapters: an MLP, a small CNN, a recurrent network.
 
-Serves part 2 (layers and networks in Keras), part 3 (dropout, initialization, convolution,
-recurrence) and part 4 (the MLP, CNN and RNN programs). Each builder returns an uncompiled
+Serves Chapter 2.4, *Deep learning vs classical machine learning*; Chapters 3.7,
+*Regularization: L1, L2, dropout, early stopping and batch normalization*, 3.9, *Convolution and
+pooling*, and 3.10, *Recurrent networks and backpropagation through time*; the programs of Part 4
+(4.1, *A binary classifier in Keras 3*, to 4.6, *The custom training loop: callbacks, checkpoints
+and distribution*, and 4.8, *Saving, loading and exporting models*); and Chapters 5.1, *Compute
+cost and efficiency*, 5.3, *Interpretability and robustness*, and 5.4, *Privacy, deployment and
+sustainability*. Each builder returns an uncompiled
 ``keras.Sequential`` whose first layer is a ``keras.Input``, so the model is built (its weights
 exist) as soon as the function returns.
 
@@ -12,18 +17,31 @@ Pair it with ``from_logits=True`` (e.g.
 ``output_activation="softmax"`` (or ``"sigmoid"``) to get probabilities instead, and then use the
 loss with ``from_logits=False``.
 
-Weights are random: call :func:`nnlib.repro.seed_everything` before building for reproducible
-initial weights.
+**Random streams.** Every builder takes ``seed=``. With ``seed=None`` (the default) the layers
+draw from Keras's global generator, which :func:`nnlib.repro.seed_everything` seeds: the weights
+then depend on everything built before in the same process. With an integer ``seed`` every random
+part of the model -- each kernel initializer (the recurrent layers' orthogonal one too), each
+``Dropout`` layer and each recurrent layer's own dropout generator -- gets its own seed, derived
+from ``seed`` and its position (``np.random.SeedSequence([seed, i])``), so the same call builds
+the same model whatever ran before, and nothing is drawn from the global generators.
 """
+
 from __future__ import annotations
 
+import contextlib
 import random
-from typing import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from nnlib import perturb
 from nnlib._validation import check_in_range, check_int, check_one_of, check_type
+from nnlib.repro import import_tensorflow
+
+import_tensorflow()  # TF's start-up log lines kept out of stderr before keras loads it
+
+import keras  # noqa: E402
 
 __all__ = ["mlp", "cnn", "rnn"]
 
@@ -32,8 +50,14 @@ _OUTPUTS = (None, "softmax", "sigmoid", "linear")
 
 def _shape(input_shape: int | Sequence[int], rank: int | None = None) -> tuple[int, ...]:
     """Normalize an input shape (without the batch dimension) and check its rank."""
-    shape = (input_shape,) if isinstance(input_shape, int) and not isinstance(input_shape, bool) else input_shape
-    check_type("input_shape", shape, (tuple, list), "an int or a tuple of ints (without the batch axis)")
+    shape = (
+        (input_shape,)
+        if isinstance(input_shape, int) and not isinstance(input_shape, bool)
+        else input_shape
+    )
+    check_type(
+        "input_shape", shape, (tuple, list), "an int or a tuple of ints (without the batch axis)"
+    )
     shape = tuple(check_int("input_shape", d, minimum=1) for d in shape)
     if rank is not None and len(shape) != rank:
         raise ValueError(
@@ -49,38 +73,88 @@ def _units(name: str, units: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(check_int(name, u, minimum=1) for u in units)
 
 
-def _keras_identifier(name: str, value, getter, what: str):
-    """``value`` if Keras's ``getter`` understands it (e.g. ``"relu"``, a function, an object).
-
-    Building an initializer without a seed draws one from Python's ``random``: the generators'
-    states are restored, so checking an argument never changes the weights a seeded run gets.
-    """
+@contextlib.contextmanager
+def _global_streams_kept() -> Iterator[None]:
+    """Building a Keras initializer without a seed draws one from Python's ``random``: inside this
+    block the global generators' states are restored afterwards, so building an object to check
+    or seed it never changes the weights of a model built later."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
-        getter(value)
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def _keras_identifier(name: str, value, getter, what: str):
+    """``value`` if Keras's ``getter`` understands it (e.g. ``"relu"``, a function, an object)."""
+    try:
+        with _global_streams_kept():
+            getter(value)
     except (ValueError, TypeError):
         raise ValueError(
             f"`{name}` must be a Keras {what} name such as {_EXAMPLES[what]}, or a callable. "
             f"Received: {name}={value!r:.80}"
         ) from None
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
     return value
+
+
+class _LayerSeeds:
+    """Seeds for the random parts of one model, derived from one ``seed`` (see the module docstring).
+
+    ``seed=None`` leaves every layer as it was before ``seed=`` existed: no argument is added, so
+    Keras's global generator decides, exactly as in the chapters' stored runs.
+    """
+
+    def __init__(self, seed: int | None) -> None:
+        self.seed = None if seed is None else check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+        self.count = 0
+
+    def _next(self) -> int:
+        self.count += 1
+        return int(np.random.SeedSequence([self.seed, self.count]).generate_state(1)[0])
+
+    def initializers(self, **identifiers: Any) -> dict[str, Any]:
+        """Layer keyword arguments: each random initializer with its own seed (``{}`` unseeded)."""
+        if self.seed is None:
+            return {}
+        return {key: self._seeded(value) for key, value in identifiers.items()}
+
+    def _seeded(self, identifier: Any) -> Any:
+        with _global_streams_kept():
+            initializer = keras.initializers.get(identifier)
+        config = initializer.get_config() if hasattr(initializer, "get_config") else {}
+        if "seed" not in config:  # zeros, ones, a plain function: nothing random to seed
+            return initializer
+        return type(initializer).from_config({**config, "seed": self._next()})
+
+    def dropout(self) -> dict[str, Any]:
+        """``Dropout`` keyword arguments: its own seed (``{}`` unseeded)."""
+        return {} if self.seed is None else {"seed": self._next()}
 
 
 _EXAMPLES = {"activation": "'relu', 'tanh'", "initializer": "'glorot_uniform', 'he_normal'"}
 
 
-def _head(layers, num_classes: int, dropout: float, output_activation: str | None):
-    """Optional dropout, then the output layer (logits unless an activation is asked for)."""
-    import keras
-
-    num_classes = check_int("num_classes", num_classes, minimum=1)
+def _check_head(num_classes: int, output_activation: str | None) -> None:
+    check_int("num_classes", num_classes, minimum=1)
     check_one_of("output_activation", output_activation, _OUTPUTS)
+
+
+def _head(
+    layers, num_classes: int, dropout: float, output_activation: str | None, seeds: _LayerSeeds
+):
+    """Optional dropout, then the output layer (logits unless an activation is asked for)."""
     if dropout > 0:
-        layers.append(keras.layers.Dropout(dropout))
-    layers.append(keras.layers.Dense(num_classes, activation=output_activation, name="output"))
+        layers.append(keras.layers.Dropout(dropout, **seeds.dropout()))
+    layers.append(
+        keras.layers.Dense(
+            num_classes,
+            activation=output_activation,
+            name="output",
+            **seeds.initializers(kernel_initializer="glorot_uniform"),
+        )
+    )
     return layers
 
 
@@ -101,7 +175,8 @@ def mlp(
     output_activation: str | None = None,
     kernel_initializer: str = "glorot_uniform",
     name: str = "mlp",
-):
+    seed: int | None = None,
+) -> keras.Sequential:
     r"""A multilayer perceptron: ``Dense -> (Dropout) -> ... -> Dense(num_classes)``.
 
     Layer :math:`l` computes :math:`a^{(l)} = \phi(a^{(l-1)} W^{(l)} + b^{(l)})`; dropout (rate
@@ -118,6 +193,9 @@ def mlp(
         output_activation: ``None`` (logits, default), ``"softmax"``, ``"sigmoid"`` or ``"linear"``.
         kernel_initializer: Keras initializer name for the hidden layers.
         name: model name.
+        seed: ``None`` (Keras's global generator, seeded by
+            :func:`nnlib.repro.seed_everything`) or an integer in ``[0, 2**32 - 1]`` that alone
+            fixes every initial weight and dropout mask (see the module docstring).
 
     Returns:
         A built ``keras.Sequential`` mapping ``(batch, features)`` to ``(batch, num_classes)``.
@@ -127,21 +205,26 @@ def mlp(
         >>> model.count_params()  # 64*32 + 32 + 32*10 + 10
         2410
     """
-    import keras
-
     shape = _shape(input_shape, rank=1)
     hidden = _units("hidden_units", hidden_units)
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
     _keras_identifier("activation", activation, keras.activations.get, "activation")
-    _keras_identifier("kernel_initializer", kernel_initializer, keras.initializers.get, "initializer")
+    _keras_identifier(
+        "kernel_initializer", kernel_initializer, keras.initializers.get, "initializer"
+    )
+    _check_head(num_classes, output_activation)
+    seeds = _LayerSeeds(seed)
     layers = [keras.Input(shape=shape)]
     for i, units in enumerate(hidden, start=1):
-        layers.append(
-            keras.layers.Dense(units, activation=activation, kernel_initializer=kernel_initializer, name=f"dense_{i}")
-        )
+        kernel = {
+            "kernel_initializer": kernel_initializer,
+            **seeds.initializers(kernel_initializer=kernel_initializer),
+        }
+        layers.append(keras.layers.Dense(units, activation=activation, name=f"dense_{i}", **kernel))
         if dropout > 0 and i < len(hidden):
-            layers.append(keras.layers.Dropout(dropout))
-    return _nudged(keras.Sequential(_head(layers, num_classes, dropout if hidden else 0.0, output_activation), name=name))
+            layers.append(keras.layers.Dropout(dropout, **seeds.dropout()))
+    layers = _head(layers, num_classes, dropout if hidden else 0.0, output_activation, seeds)
+    return _nudged(keras.Sequential(layers, name=name))
 
 
 def cnn(
@@ -155,7 +238,8 @@ def cnn(
     dropout: float = 0.0,
     output_activation: str | None = None,
     name: str = "cnn",
-):
+    seed: int | None = None,
+) -> keras.Sequential:
     r"""A small convolutional network: ``[Conv2D -> MaxPool] x n -> Flatten -> Dense ... -> Dense``.
 
     Each block computes :math:`a = \phi(x \star K + b)` with ``"same"`` padding, then halves the
@@ -167,7 +251,7 @@ def cnn(
         kernel_size: square kernel side.
         pool_size: square pooling window and stride; each block divides height and width by it.
         dense_units: hidden ``Dense`` widths after ``Flatten``.
-        num_classes, activation, dropout, output_activation, name: as in :func:`mlp`
+        num_classes, activation, dropout, output_activation, name, seed: as in :func:`mlp`
             (dropout is applied after ``Flatten`` and after each hidden ``Dense``).
 
     Returns:
@@ -177,8 +261,6 @@ def cnn(
         >>> cnn((8, 8, 1)).output_shape
         (None, 10)
     """
-    import keras
-
     shape = _shape(input_shape, rank=3)
     filters = _units("filters", filters)
     kernel_size = check_int("kernel_size", kernel_size, minimum=1)
@@ -186,6 +268,8 @@ def cnn(
     dense = _units("dense_units", dense_units)
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
     _keras_identifier("activation", activation, keras.activations.get, "activation")
+    _check_head(num_classes, output_activation)
+    seeds = _LayerSeeds(seed)
     if min(shape[:2]) < pool_size ** len(filters):
         raise ValueError(
             f"`input_shape` is too small for {len(filters)} pooling steps of size {pool_size}: "
@@ -193,14 +277,34 @@ def cnn(
         )
     layers = [keras.Input(shape=shape)]
     for i, f in enumerate(filters, start=1):
-        layers.append(keras.layers.Conv2D(f, kernel_size, padding="same", activation=activation, name=f"conv_{i}"))
-        layers.append(keras.layers.MaxPooling2D(pool_size, name=f"pool_{i}"))  # (h, w) -> (h/p, w/p)
+        layers.append(
+            keras.layers.Conv2D(
+                f,
+                kernel_size,
+                padding="same",
+                activation=activation,
+                name=f"conv_{i}",
+                **seeds.initializers(kernel_initializer="glorot_uniform"),
+            )
+        )
+        layers.append(
+            keras.layers.MaxPooling2D(pool_size, name=f"pool_{i}")
+        )  # (h, w) -> (h/p, w/p)
     layers.append(keras.layers.Flatten())  # (h', w', f) -> (h' w' f,)
     for i, units in enumerate(dense, start=1):
         if dropout > 0:
-            layers.append(keras.layers.Dropout(dropout))
-        layers.append(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
-    return _nudged(keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name))
+            layers.append(keras.layers.Dropout(dropout, **seeds.dropout()))
+        layers.append(
+            keras.layers.Dense(
+                units,
+                activation=activation,
+                name=f"dense_{i}",
+                **seeds.initializers(kernel_initializer="glorot_uniform"),
+            )
+        )
+    return _nudged(
+        keras.Sequential(_head(layers, num_classes, dropout, output_activation, seeds), name=name)
+    )
 
 
 def rnn(
@@ -211,7 +315,8 @@ def rnn(
     dropout: float = 0.0,
     output_activation: str | None = None,
     name: str = "rnn",
-):
+    seed: int | None = None,
+) -> keras.Sequential:
     r"""A recurrent network for sequences: stacked ``SimpleRNN``/``LSTM``/``GRU`` -> ``Dense``.
 
     The simple cell is :math:`h_t = \tanh(x_t W_x + h_{t-1} W_h + b)`; LSTM and GRU add gates that
@@ -224,7 +329,7 @@ def rnn(
         cell: ``"simple"``, ``"lstm"`` or ``"gru"``.
         num_classes: output units (1 for a regression or a binary logit).
         dropout: dropout rate on :math:`h_T` before the output layer, in ``[0, 1)``.
-        output_activation, name: as in :func:`mlp`.
+        output_activation, name, seed: as in :func:`mlp`.
 
     Returns:
         A built ``keras.Sequential`` mapping ``(batch, timesteps, features)`` to
@@ -234,14 +339,27 @@ def rnn(
         >>> rnn((20, 1), units=8, cell="simple").count_params()  # 1*8 + 8*8 + 8, then 8 + 1
         89
     """
-    import keras
-
     shape = _shape(input_shape, rank=2)
     units = _units("units", units)
     check_one_of("cell", cell, ("simple", "lstm", "gru"))
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
-    layer_cls = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    _check_head(num_classes, output_activation)
+    seeds = _LayerSeeds(seed)
+    layer_cls = {
+        "simple": keras.layers.SimpleRNN,
+        "lstm": keras.layers.LSTM,
+        "gru": keras.layers.GRU,
+    }[cell]
     layers = [keras.Input(shape=shape)]
     for i, u in enumerate(units, start=1):
-        layers.append(layer_cls(u, return_sequences=i < len(units), name=f"{cell}_{i}"))
-    return _nudged(keras.Sequential(_head(layers, num_classes, dropout, output_activation), name=name))
+        # a recurrent layer has two random initializers and its own (unused) dropout generator
+        seeded = {
+            **seeds.initializers(
+                kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal"
+            ),
+            **seeds.dropout(),
+        }
+        layers.append(layer_cls(u, return_sequences=i < len(units), name=f"{cell}_{i}", **seeded))
+    return _nudged(
+        keras.Sequential(_head(layers, num_classes, dropout, output_activation, seeds), name=name)
+    )

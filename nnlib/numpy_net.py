@@ -1,7 +1,10 @@
 r"""A multilayer perceptron from scratch in NumPy: forward pass, backpropagation, mini-batch training.
 
-Serves chapter 3 (forward propagation, backpropagation derived and implemented, checked by finite
-differences and by ``GradientTape``) and chapter 4 (the NumPy network vs Keras).
+Serves Chapter 3.3, *Forward propagation and backpropagation* (derived, implemented, checked by
+finite differences and by ``GradientTape``) and Chapter 4.7, *The NumPy network vs Keras*; it is the
+network trained in Chapters 3.5, *Momentum and adaptive optimizers*, 3.7, *Regularization: L1, L2,
+dropout, early stopping and batch normalization*, 3.8, *Weight initialization*, 5.2, *Automated
+search and the need for data*, and the FAQ (Part 6, *Frequently asked questions*).
 
 Notation (the book's): layer :math:`l = 1..L` has weights :math:`W^l` of shape ``(in, out)`` (like a
 Keras ``Dense`` kernel, so ``x @ W``) and bias :math:`b^l`;
@@ -19,31 +22,34 @@ Backpropagation for the mean cross-entropy :math:`L = -\frac1n\sum_i \log a^L_{i
 
 Everything is vectorized over the batch (no Python loop over samples).
 """
+
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from nnlib import initializers
-from nnlib.perturb import nudge
 from nnlib._validation import (
     accepts,
     cast_finite,
     check_bool,
     check_callable,
+    check_float_dtype,
     check_float_input,
     check_in_range,
     check_int,
     check_labels,
     check_memory,
+    check_nonnegative,
     check_one_of,
     check_same_length,
     check_type,
 )
-from nnlib.activations import ACTIVATIONS, _KERNELS, _log_softmax, _softmax
+from nnlib.activations import _KERNELS, ACTIVATIONS, _log_softmax, _softmax
 from nnlib.optimizers import SGD, Optimizer
+from nnlib.perturb import nudge
 from nnlib.regularizers import dropout as dropout_fn
 
 __all__ = ["MLP"]
@@ -67,8 +73,9 @@ class MLP:
         activation: hidden activation, a key of :data:`nnlib.activations.ACTIVATIONS`
             (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).
         output: the output layer; ``"softmax"`` (with mean cross-entropy loss).
-        seed: seeds the weights (Glorot uniform, zero biases: Keras's ``Dense`` defaults), the
-            dropout masks and the shuffling in :meth:`fit`.
+        seed: one seed for three independent random streams (below): the weights (Glorot
+            uniform, zero biases: Keras's ``Dense`` defaults), the dropout masks, and the
+            shuffling in :meth:`fit`.
         dropout: rate in [0, 1) of inverted dropout after every hidden layer (training only).
         l2: factor :math:`\lambda \ge 0` of the penalty :math:`\lambda\sum_l \lVert W^l\rVert^2` added
             to the loss (Keras's ``kernel_regularizer=L2(l2)``; biases are not penalized).
@@ -76,6 +83,12 @@ class MLP:
 
     Attributes:
         params: ``[W1, b1, W2, b2, ...]``, the arrays the optimizer updates in place.
+        init_rng, dropout_rng, shuffle_rng: the three random streams. ``init_rng`` is
+            ``np.random.default_rng(seed)``; the other two are its
+            ``np.random.SeedSequence(seed).spawn(2)`` children, statistically independent of it
+            and of each other. So changing ``dropout`` changes only the masks, never the initial
+            weights or the order in which :meth:`fit` visits the samples, and adding a layer
+            changes the weights but not the shuffle order.
 
     Example:
         >>> net = MLP([4, 8, 3], seed=0)
@@ -83,9 +96,16 @@ class MLP:
         (2, 3)
     """
 
-    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu",
-                 output: str = "softmax", seed: int = 0, dropout: float = 0.0, l2: float = 0.0,
-                 dtype: str = "float64") -> None:
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str = "relu",
+        output: str = "softmax",
+        seed: int = 0,
+        dropout: float = 0.0,
+        l2: float = 0.0,
+        dtype: str = "float64",
+    ) -> None:
         check_type("layer_sizes", layer_sizes, (list, tuple), "a list of layer widths")
         if len(layer_sizes) < 2:
             raise ValueError(
@@ -97,18 +117,26 @@ class MLP:
         self.output = check_one_of("output", output, ["softmax"])
         self.seed = check_int("seed", seed, minimum=0)
         self.dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
-        self.l2 = check_in_range("l2", l2, 0.0, float("inf"))
-        self.dtype = check_one_of("dtype", dtype, ["float32", "float64"])
+        self.l2 = check_nonnegative("l2", l2)
+        self.dtype = check_float_dtype("dtype", dtype)
         sizes = self.layer_sizes
         n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
         check_memory("layer_sizes", layer_sizes, n_params, 8)  # the float64 draw of the weights
         self.f, self.f_grad = _KERNELS[self.activation]  # inputs are validated once, up front
-        self.rng = np.random.default_rng(self.seed)
+        root = np.random.SeedSequence(self.seed)
+        dropout_seeds, shuffle_seeds = root.spawn(2)
+        self.init_rng = np.random.default_rng(root)  # the same stream as default_rng(seed)
+        self.dropout_rng = np.random.default_rng(dropout_seeds)
+        self.shuffle_rng = np.random.default_rng(shuffle_seeds)
         self.params: list[np.ndarray] = []
         for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
-            self.params.append(initializers.glorot_uniform((n_in, n_out), self.rng, self.dtype))
+            self.params.append(
+                initializers.glorot_uniform((n_in, n_out), self.init_rng, self.dtype)
+            )
             self.params.append(initializers.zeros((n_out,), dtype=self.dtype))
-        self.params = [nudge(p, seed=i) for i, p in enumerate(self.params)]  # a no-op unless NNLIB_PERTURB is set
+        self.params = [
+            nudge(p, seed=i) for i, p in enumerate(self.params)
+        ]  # a no-op unless NNLIB_PERTURB is set
 
     @property
     def num_layers(self) -> int:
@@ -139,7 +167,9 @@ class MLP:
             )
         check_same_length(x_name, X, name, y)
         if len(y) == 0:
-            raise ValueError(f"`{x_name}` must hold at least one sample. Received: {x_name}.shape={X.shape}")
+            raise ValueError(
+                f"`{x_name}` must hold at least one sample. Received: {x_name}.shape={X.shape}"
+            )
         return y
 
     def _forward(self, X: np.ndarray, training: bool):
@@ -153,7 +183,7 @@ class MLP:
             if l < self.num_layers - 1:
                 a = self.f(z)
                 if training and self.dropout > 0:
-                    a, mask = dropout_fn(a, self.dropout, self.rng)
+                    a, mask = dropout_fn(a, self.dropout, self.dropout_rng)
                     masks.append(mask)
                 else:
                     masks.append(None)
@@ -177,8 +207,9 @@ class MLP:
         return float(np.mean(self.predict(X) == y))
 
     # ------------------------------------------------------------------ backward
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray,
-                       training: bool = False) -> tuple[float, list[np.ndarray]]:
+    def loss_and_grads(
+        self, X: np.ndarray, y: np.ndarray, training: bool = False
+    ) -> tuple[float, list[np.ndarray]]:
         r"""Mean cross-entropy (+ L2 penalty) and its gradients by backpropagation.
 
         Args:
@@ -194,13 +225,19 @@ class MLP:
         loss, grads, _ = self._backprop(X, y, check_bool("training", training))
         return loss, grads
 
+    def _cross_entropy(self, z: np.ndarray, y: np.ndarray) -> float:
+        r"""Mean cross-entropy :math:`-\frac1n\sum_i \log \mathrm{softmax}(z_i)_{y_i}` from the logits."""
+        log_p = _log_softmax(z)  # stable: no log(0) even for huge logits
+        return -float(np.mean(log_p[np.arange(len(y)), y]))
+
+    def _penalty(self) -> float:
+        r"""The L2 penalty :math:`\lambda\sum_l \lVert W^l\rVert^2` (0 without ``l2``)."""
+        return self.l2 * sum(float(np.sum(W * W)) for W in self.params[0::2]) if self.l2 else 0.0
+
     def _backprop(self, X, y, training):
         n = X.shape[0]
         zs, activations, masks = self._forward(X, training)
-        log_p = _log_softmax(zs[-1])  # stable: no log(0) even for huge logits
-        loss = -float(np.mean(log_p[np.arange(n), y]))
-        if self.l2:
-            loss += self.l2 * sum(float(np.sum(W * W)) for W in self.params[0::2])
+        loss = self._cross_entropy(zs[-1], y) + self._penalty()
         Y = np.zeros_like(activations[-1])
         Y[np.arange(n), y] = 1  # one-hot, (batch, classes)
         delta = (activations[-1] - Y) / n  # dL/dz^L for softmax + mean cross-entropy
@@ -219,15 +256,22 @@ class MLP:
         return loss, grads, activations[-1]
 
     # ------------------------------------------------------------------ training
-    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 32,
-            optimizer: Optimizer | None = None, validation_data: tuple | None = None,
-            shuffle: bool = True,
-            callback: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, list[float]]:
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int = 10,
+        batch_size: int = 32,
+        optimizer: Optimizer | None = None,
+        validation_data: tuple | None = None,
+        shuffle: bool = True,
+        callback: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> dict[str, list[float]]:
         """Mini-batch training, like ``keras.Model.fit``.
 
-        Each epoch shuffles the samples (seeded by ``seed``), then for each batch computes
-        gradients by :meth:`loss_and_grads` (with dropout) and lets ``optimizer`` update
-        :attr:`params` in place.
+        Each epoch shuffles the samples (with :attr:`shuffle_rng`), then for each batch computes
+        gradients by backpropagation (with dropout) and lets ``optimizer`` update :attr:`params`
+        in place. Every argument is checked once, before the first step.
 
         Args:
             x, y: training inputs ``(n, features)`` and integer labels ``(n,)`` (or ``(n, 1)``).
@@ -235,7 +279,8 @@ class MLP:
             batch_size: samples per update (the last batch may be smaller).
             optimizer: any :mod:`nnlib.optimizers` optimizer (default ``SGD(0.01)``, as Keras's
                 ``"sgd"``). Its state persists across calls.
-            validation_data: optional ``(x_val, y_val)`` evaluated after each epoch.
+            validation_data: optional ``(x_val, y_val)`` evaluated after each epoch by one
+                forward pass in inference mode (no dropout, no gradients).
             shuffle: reshuffle the training set every epoch.
             callback: optional ``callback(epoch, logs)`` called after each epoch (progress output
                 belongs there, not in the library); checked before training starts.
@@ -244,45 +289,60 @@ class MLP:
             History dict of per-epoch lists: ``"loss"``, ``"accuracy"`` (running averages over the
             epoch's batches, as Keras reports them) and ``"val_loss"``, ``"val_accuracy"``.
         """
+        x, y, val, optimizer = self._check_fit(
+            x, y, epochs, batch_size, optimizer, validation_data, shuffle, callback
+        )
+        history: dict[str, list[float]] = {}
+        for epoch in range(epochs):
+            order = self.shuffle_rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            logs = self._train_epoch(x, y, order, batch_size, optimizer)
+            if val is not None:  # a forward pass only: no dropout, no gradients
+                logs["val_loss"], logs["val_accuracy"] = self._loss_and_accuracy(*val)
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+            if callback is not None:
+                callback(epoch, dict(logs))
+        return history
+
+    def _train_epoch(self, x, y, order, batch_size, optimizer) -> dict[str, float]:
+        """One pass over the batches of ``x[order]``; the epoch's mean loss and accuracy."""
+        total_loss, total_correct = 0.0, 0
+        for start in range(0, len(x), batch_size):
+            idx = order[start : start + batch_size]
+            loss, grads, probs = self._backprop(
+                x[idx], y[idx], training=True
+            )  # 1. forward + backward
+            optimizer.apply_gradients(zip(grads, self.params))  # 2. update params in place
+            total_loss += loss * len(idx)  # 3. running statistics
+            total_correct += int(np.sum(np.argmax(probs, axis=1) == y[idx]))
+        return {"loss": total_loss / len(x), "accuracy": total_correct / len(x)}
+
+    def _loss_and_accuracy(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Loss (with the L2 penalty) and accuracy of checked data, from one inference forward pass."""
+        zs, activations, _ = self._forward(X, training=False)
+        loss = self._cross_entropy(zs[-1], y) + self._penalty()
+        return loss, float(np.mean(np.argmax(activations[-1], axis=1) == y))
+
+    def _check_fit(self, x, y, epochs, batch_size, optimizer, validation_data, shuffle, callback):
+        """Every argument of :meth:`fit`, checked once before training: the arrays, the
+        validation pair (or ``None``) and the optimizer (default ``SGD(0.01)``)."""
         x = self._check_x(x, "x")
         y = self._check_y(y, x, "y", "x")
-        epochs = check_int("epochs", epochs, minimum=1)
-        batch_size = check_int("batch_size", batch_size, minimum=1)
-        shuffle = check_bool("shuffle", shuffle)
-        if optimizer is None:
-            optimizer = SGD(learning_rate=0.01)
+        check_int("epochs", epochs, minimum=1)
+        check_int("batch_size", batch_size, minimum=1)
+        check_bool("shuffle", shuffle)
+        optimizer = SGD(learning_rate=0.01) if optimizer is None else optimizer
         check_type("optimizer", optimizer, Optimizer, "an nnlib.optimizers optimizer")
         if callback is not None:
             _check_callback(callback)
-        if validation_data is not None:
-            check_type("validation_data", validation_data, (tuple, list), "a tuple (x_val, y_val)")
-            if len(validation_data) != 2:
-                raise ValueError(
-                    "`validation_data` must be a pair (x_val, y_val). "
-                    f"Received: validation_data of length {len(validation_data)}"
-                )
-            x_val = self._check_x(validation_data[0], "validation_data x")
-            y_val = self._check_y(validation_data[1], x_val, "validation_data y", "validation_data x")
-        history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-        if validation_data is not None:
-            history.update(val_loss=[], val_accuracy=[])
-        n = len(x)
-        for epoch in range(epochs):
-            order = self.rng.permutation(n) if shuffle else np.arange(n)
-            total_loss, total_correct = 0.0, 0
-            for start in range(0, n, batch_size):
-                idx = order[start:start + batch_size]
-                xb, yb = x[idx], y[idx]
-                loss, grads, probs = self._backprop(xb, yb, training=True)  # 1. forward + backward
-                optimizer.apply_gradients(zip(grads, self.params))  # 2. update params in place
-                total_loss += loss * len(idx)  # 3. running statistics
-                total_correct += int(np.sum(np.argmax(probs, axis=1) == yb))
-            history["loss"].append(total_loss / n)
-            history["accuracy"].append(total_correct / n)
-            if validation_data is not None:
-                val_loss, _ = self.loss_and_grads(x_val, y_val)
-                history["val_loss"].append(val_loss)
-                history["val_accuracy"].append(self.accuracy(x_val, y_val))
-            if callback is not None:
-                callback(epoch, {k: v[-1] for k, v in history.items()})
-        return history
+        if validation_data is None:
+            return x, y, None, optimizer
+        check_type("validation_data", validation_data, (tuple, list), "a tuple (x_val, y_val)")
+        if len(validation_data) != 2:
+            raise ValueError(
+                "`validation_data` must be a pair (x_val, y_val). "
+                f"Received: validation_data of length {len(validation_data)}"
+            )
+        x_val = self._check_x(validation_data[0], "validation_data x")
+        y_val = self._check_y(validation_data[1], x_val, "validation_data y", "validation_data x")
+        return x, y, (x_val, y_val), optimizer

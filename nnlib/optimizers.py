@@ -1,7 +1,9 @@
 r"""Gradient-descent optimizers in NumPy, with the update rules of ``keras.optimizers``.
 
-Serves chapter 3 (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam, AdamW; trajectories on a loss
-surface) and :mod:`nnlib.numpy_net`.
+Serves Chapter 3.5, *Momentum and adaptive optimizers* (SGD, Momentum, Nesterov, AdaGrad, RMSprop,
+Adam, AdamW; trajectories on a loss surface), Chapter 3.6, *Learning-rate decay and schedules*,
+Chapter 4.7, *The NumPy network vs Keras*, and every chapter that trains :mod:`nnlib.numpy_net`'s
+MLP (3.3, 3.7, 3.8, 5.2 and the FAQ).
 
 Usage mirrors Keras::
 
@@ -30,21 +32,24 @@ overflow; then :math:`k` grows and the slot is divided by :math:`4^{\Delta k}` (
 two), and ``opt.get_state(w)["exponent"]`` records :math:`k`. A zero denominator (``epsilon=0``
 and a gradient that has always been 0) gives a step of 0, not NaN.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from nnlib._validation import (
-    accepts,
     _short,
+    accepts,
     as_array,
     cast_finite,
     check_bool,
     check_finite,
     check_in_range,
+    check_nonnegative,
     check_number,
     check_positive,
     check_real_dtype,
@@ -53,10 +58,6 @@ from nnlib._validation import (
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
 
 LearningRate = float | Callable[[int], float]
-
-
-def _nonneg(name: str, value: float) -> float:
-    return check_in_range(name, value, 0.0, float("inf"))
 
 
 def _unit(name: str, value: float) -> float:
@@ -117,6 +118,63 @@ def _divide(num: np.ndarray, denom: np.ndarray) -> np.ndarray:
     return np.divide(num, denom, out=np.zeros_like(num), where=denom != 0)
 
 
+def _check_grads_and_params(grads_and_params: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(g, w)`` pairs, all checked before any parameter changes: ``w`` a finite float32/float64
+    array (updated in place), ``g`` a finite array of its shape, cast to its dtype."""
+    if isinstance(grads_and_params, (str, bytes, np.ndarray)) or not isinstance(
+        grads_and_params, Iterable
+    ):
+        raise TypeError(
+            "`grads_and_params` must be an iterable of (gradient, parameter) pairs, "
+            f"e.g. zip(grads, params). Received: grads_and_params={_short(grads_and_params)}"
+        )
+    return [_check_pair(i, pair) for i, pair in enumerate(list(grads_and_params))]
+
+
+def _check_pair(i: int, pair: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise TypeError(
+            "`grads_and_params` must be an iterable of (gradient, parameter) pairs, "
+            f"e.g. zip(grads, params). Received: element {i} = {pair!r:.80}"
+        )
+    g, w = pair
+    if not (isinstance(w, np.ndarray) and w.dtype in (np.float32, np.float64)):
+        raise TypeError(
+            "Each parameter must be a float32/float64 NumPy array (updated in place). "
+            f"Received: parameter {i} of type {type(w).__name__}"
+            + (f" with dtype={w.dtype}" if isinstance(w, np.ndarray) else "")
+        )
+    check_finite(f"parameter {i}", w)  # NaN/inf weights: training has already diverged
+    g = check_real_dtype(f"gradient {i}", as_array(f"gradient {i}", g))
+    if g.shape != w.shape:
+        raise ValueError(
+            f"Each gradient must have its parameter's shape. Received: gradient {i} with "
+            f"shape {g.shape} for a parameter of shape {w.shape}"
+        )
+    check_finite(f"gradient {i}", g)  # before the cast: NaN/inf that came in
+    return cast_finite(f"gradient {i}", g, w.dtype), w  # after: 1e39 -> float32 is an error
+
+
+def _check_no_legacy_arguments(optimizer: str, kwargs: dict[str, Any]) -> None:
+    """Keras 2's names (``lr``, ``decay``) get a message that says what to write instead."""
+    for key, value in kwargs.items():
+        if key == "lr":
+            raise ValueError(
+                f"`lr` is not an argument of {optimizer}: Keras 3 (and nnlib) call it `learning_rate`; "
+                f"use {optimizer}(learning_rate={value!r}). Received: lr={_short(value)}"
+            )
+        if key == "decay":
+            raise ValueError(
+                f"`decay` is not an argument of {optimizer} in Keras 3 (and nnlib): pass a schedule "
+                "as `learning_rate`, e.g. learning_rate=nnlib.schedules.ExponentialDecay(...). "
+                f"Received: decay={_short(value)}"
+            )
+        raise TypeError(
+            f"`{key}` is not an argument of {optimizer}. See help(nnlib.optimizers.{optimizer}). "
+            f"Received: {key}={_short(value)}"
+        )
+
+
 class Optimizer:
     """Base class: learning rate (float or schedule), weight decay, per-parameter state.
 
@@ -124,7 +182,10 @@ class Optimizer:
     ``w`` in place; ``lr`` arrives as a scalar of ``w``'s dtype.
     """
 
-    def __init__(self, learning_rate: LearningRate, weight_decay: float | None = None) -> None:
+    def __init__(
+        self, learning_rate: LearningRate, weight_decay: float | None = None, **kwargs: Any
+    ) -> None:
+        _check_no_legacy_arguments(type(self).__name__, kwargs)
         if type(self) is Optimizer:
             raise TypeError(
                 "`Optimizer` is the base class and cannot update anything: use SGD, Adagrad, RMSprop, "
@@ -134,7 +195,9 @@ class Optimizer:
             self.learning_rate: LearningRate = _check_schedule(learning_rate)
         else:
             self.learning_rate = check_positive("learning_rate", learning_rate)
-        self.weight_decay = None if weight_decay is None else _nonneg("weight_decay", weight_decay)
+        self.weight_decay = (
+            None if weight_decay is None else check_nonnegative("weight_decay", weight_decay)
+        )
         self.iterations = 0
         self._slots: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
@@ -172,48 +235,28 @@ class Optimizer:
 
     # ---- the update
     def apply_gradients(self, grads_and_params: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Apply one update to every ``(gradient, parameter)`` pair, in place; then
+        r"""Apply one update to every ``(gradient, parameter)`` pair, in place; then
         ``iterations += 1``.
+
+        .. math:: w \leftarrow w - \eta\lambda w \;\;(\text{only with weight\_decay } \lambda),
+            \qquad w \leftarrow \text{update}(w, g, \text{state}, \eta)
+
+        with :math:`\eta` = ``current_learning_rate()`` rounded to ``w``'s dtype, and the update
+        rule of the subclass (its docstring). Every pair is checked before any parameter changes.
 
         Args:
             grads_and_params: pairs ``(g, w)``; ``w`` a float32/float64 NumPy array (updated in
                 place), ``g`` an array of the same shape.
         """
-        if isinstance(grads_and_params, (str, bytes, np.ndarray)) or not isinstance(grads_and_params, Iterable):
-            raise TypeError(
-                "`grads_and_params` must be an iterable of (gradient, parameter) pairs, "
-                f"e.g. zip(grads, params). Received: grads_and_params={_short(grads_and_params)}"
-            )
-        pairs = list(grads_and_params)
-        checked = []
-        for i, pair in enumerate(pairs):
-            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-                raise TypeError(
-                    "`grads_and_params` must be an iterable of (gradient, parameter) pairs, "
-                    f"e.g. zip(grads, params). Received: element {i} = {pair!r:.80}"
-                )
-            g, w = pair
-            if not (isinstance(w, np.ndarray) and w.dtype in (np.float32, np.float64)):
-                raise TypeError(
-                    "Each parameter must be a float32/float64 NumPy array (updated in place). "
-                    f"Received: parameter {i} of type {type(w).__name__}"
-                    + (f" with dtype={w.dtype}" if isinstance(w, np.ndarray) else "")
-                )
-            check_finite(f"parameter {i}", w)  # NaN/inf weights: training has already diverged
-            g = check_real_dtype(f"gradient {i}", as_array(f"gradient {i}", g))
-            if g.shape != w.shape:
-                raise ValueError(
-                    f"Each gradient must have its parameter's shape. Received: gradient {i} with "
-                    f"shape {g.shape} for a parameter of shape {w.shape}"
-                )
-            check_finite(f"gradient {i}", g)  # before the cast: NaN/inf that came in
-            checked.append((cast_finite(f"gradient {i}", g, w.dtype), w))  # after: 1e39 -> float32
-        lr = self.current_learning_rate()
-        for g, w in checked:
-            lr_w = cast_finite("learning_rate", np.asarray(lr), w.dtype)[()]
+        pairs = _check_grads_and_params(grads_and_params)
+        eta = self.current_learning_rate()
+        for g, w in pairs:
+            eta_w = cast_finite("learning_rate", np.asarray(eta), w.dtype)[
+                ()
+            ]  # Keras rounds it to w's dtype
             if self.weight_decay is not None:
-                w -= w * w.dtype.type(self.weight_decay) * lr_w
-            self._update(g, w, self.get_state(w), lr_w)
+                w -= w * w.dtype.type(self.weight_decay) * eta_w  # decoupled decay, before the step
+            self._update(g, w, self.get_state(w), eta_w)
         self.iterations += 1
 
     def _update(self, g: np.ndarray, w: np.ndarray, state: dict, lr: np.floating) -> None:
@@ -250,9 +293,15 @@ class SGD(Optimizer):
         array([0.8])
     """
 
-    def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, weight_decay: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay)
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.momentum = _unit("momentum", momentum)
         self.nesterov = check_bool("nesterov", nesterov)
 
@@ -285,18 +334,28 @@ class Adagrad(Optimizer):
         array([0.9])
     """
 
-    def __init__(self, learning_rate: LearningRate = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, weight_decay: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay)
-        self.initial_accumulator_value = _nonneg("initial_accumulator_value", initial_accumulator_value)
-        self.epsilon = _nonneg("epsilon", epsilon)
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.initial_accumulator_value = check_nonnegative(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        self.epsilon = check_nonnegative("epsilon", epsilon)
 
     def _init_state(self, w):
         return {"accumulator": np.full_like(w, self.initial_accumulator_value)}
 
     def _update(self, g, w, state, lr):
         k = _second_moment(lambda G, g2: G + g2, state["accumulator"], g, state)  # G <- G + g^2
-        w -= _divide(lr * g, _root(state["accumulator"], k, w.dtype.type(self.epsilon), inside=True))
+        w -= _divide(
+            lr * g, _root(state["accumulator"], k, w.dtype.type(self.epsilon), inside=True)
+        )
 
 
 class RMSprop(Optimizer):
@@ -320,12 +379,19 @@ class RMSprop(Optimizer):
         array([0.8])
     """
 
-    def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, weight_decay: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay)
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.rho = _unit("rho", rho)
         self.momentum = _unit("momentum", momentum)
-        self.epsilon = _nonneg("epsilon", epsilon)
+        self.epsilon = check_nonnegative("epsilon", epsilon)
 
     def _init_state(self, w):
         state = {"velocity": np.zeros_like(w)}
@@ -368,13 +434,19 @@ class Adam(Optimizer):
         array([0.9])
     """
 
-    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7,
-                 weight_decay: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay)
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.beta_1 = _unit("beta_1", beta_1)
         self.beta_2 = _unit("beta_2", beta_2)
-        self.epsilon = _nonneg("epsilon", epsilon)
+        self.epsilon = check_nonnegative("epsilon", epsilon)
 
     def _init_state(self, w):
         return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
@@ -383,7 +455,7 @@ class Adam(Optimizer):
         f = w.dtype.type
         t = f(self.iterations + 1)
         beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
-        alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)  # bias correction in the step
+        alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)  # bias correction in the step
         m, v = state["m"], state["v"]
         m += (g - m) * f(1 - self.beta_1)  # = beta_1 m + (1 - beta_1) g
         k = _second_moment(lambda v, g2: v + (g2 - v) * f(1 - self.beta_2), v, g, state)
@@ -406,8 +478,19 @@ class AdamW(Adam):
         array([0.85])
     """
 
-    def __init__(self, learning_rate: LearningRate = 0.001, weight_decay: float = 0.004,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ) -> None:
         if weight_decay is None:
-            raise ValueError("`weight_decay` must be a number >= 0 for AdamW. Received: weight_decay=None")
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay=weight_decay)
+            raise ValueError(
+                "`weight_decay` must be a number >= 0 for AdamW. Received: weight_decay=None"
+            )
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, weight_decay=weight_decay, **kwargs
+        )

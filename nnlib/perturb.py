@@ -18,6 +18,7 @@ levels :math:`k/16`, which come from integers by an exact division. A rounded re
 under this mode would change on some reader's machine: print it with margin or as a band check
 instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,9 +59,16 @@ def nudge(x, seed: int = 0):
         >>> (nudge(x) != x).tolist()  # 0.1 is rounded on any CPU; 1/2 and 0 are exact
         [True, False, False]
     """
-    if not enabled() or not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating) or x.size == 0:
+    if (
+        not enabled()
+        or not isinstance(x, np.ndarray)
+        or not np.issubdtype(x.dtype, np.floating)
+        or x.size == 0
+    ):
         return x
-    rng = np.random.default_rng([seed, x.size])  # a private generator: the global streams stay as they are
+    rng = np.random.default_rng(
+        [seed, x.size]
+    )  # a private generator: the global streams stay as they are
     direction = np.where(rng.random(x.shape) < 0.5, -np.inf, np.inf).astype(x.dtype)
     significand, _ = np.frexp(x)  # x = significand * 2**e, |significand| in [0.5, 1)
     scaled = significand * 2.0**EXACT_BITS

@@ -1,15 +1,25 @@
 r"""Figures the chapters reuse: learning curves, decision boundaries, functions and their
-derivatives, loss surfaces with optimizer trajectories, image grids, confusion matrices.
+derivatives, loss surfaces with optimizer trajectories, image grids, confusion matrices — and the
+book's figure style.
 
 Serves parts 2–4 (every training chapter) and part 6. Each function draws with matplotlib,
 sets a title, axis labels and (where there is more than one series) a legend, and returns the
 ``matplotlib.figure.Figure`` so a notebook can show, save or test it. Most accept ``ax=`` to draw
 into an existing axes. Nothing here imports TensorFlow.
+
+:func:`use_book_style` (applied by ``nnlib.repro.seed_everything``, so in every chapter) sets the
+colour-blind-safe Okabe–Ito colour cycle and sizes figures and fonts so that figure text is at
+least 10 CSS px tall on a page column 676 px wide; in a Jupyter kernel it also records each
+figure's smallest font size and resolution in the PNG it displays, so that a test can check that
+claim on every stored figure (:func:`figure_text_px`).
 """
+
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +40,10 @@ from nnlib._validation import (
 )
 
 __all__ = [
+    "OKABE_ITO",
+    "BOOK_STYLE",
+    "use_book_style",
+    "figure_text_px",
     "plot_history",
     "plot_decision_boundary",
     "plot_function_and_grad",
@@ -37,6 +51,148 @@ __all__ = [
     "show_images",
     "plot_confusion_matrix",
 ]
+
+#: The Okabe–Ito palette (Okabe & Ito, *Color Universal Design*, 2008): eight colours that stay
+#: distinguishable under the common colour-vision deficiencies. Ordered for lines on white: the
+#: darker, most distinct colours first, yellow (low contrast on white) last.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish green": "#009E73",
+    "reddish purple": "#CC79A7",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "black": "#000000",
+    "yellow": "#F0E442",
+}
+
+#: The book's page column (CSS px) and the smallest figure text it allows there (CSS px).
+COLUMN_PX = 676
+MIN_TEXT_PX = 10.0
+_DPI = 100
+
+#: rcParams of :func:`use_book_style`. At 100 dpi a figure 6.5 in wide is 650 px, shown 1:1 in the
+#: 676-px column, so 1 pt of font is 100/72 = 1.39 CSS px and the smallest text (9 pt) is 12.5 px.
+BOOK_STYLE: dict[str, Any] = {
+    "figure.figsize": (6.5, 4.0),
+    "figure.dpi": _DPI,
+    "savefig.dpi": "figure",
+    "figure.facecolor": "white",  # opaque: figures stay readable on the dark theme's background
+    "savefig.facecolor": "white",
+    "font.size": 10.0,
+    "axes.titlesize": 11.0,
+    "axes.labelsize": 10.0,
+    "xtick.labelsize": 9.0,
+    "ytick.labelsize": 9.0,
+    "legend.fontsize": 9.0,
+    "legend.title_fontsize": 9.0,
+    "figure.titlesize": 12.0,
+    "lines.linewidth": 1.8,
+    "image.cmap": "viridis",  # perceptually uniform and colour-blind safe
+}
+
+#: The PNG text chunk in which the book style records a figure's smallest font and its dpi.
+PNG_KEY = "nnlib:figure"
+
+
+def _cycle():
+    from cycler import cycler
+
+    return cycler(color=list(OKABE_ITO.values()))
+
+
+def _smallest_font_pt(fig) -> float | None:
+    """The smallest font size (pt) of the visible, non-empty texts of ``fig`` (None: no text)."""
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()  # creates the tick labels a draw would show
+    sizes = [
+        t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes) if sizes else None
+
+
+def _book_png(fig) -> str | None:
+    """IPython's PNG formatter for figures, plus a record of the smallest font and the dpi."""
+    from IPython.core.pylabtools import print_figure
+
+    if not fig.axes and not fig.lines:
+        return None
+    record = {"min_font_pt": _smallest_font_pt(fig), "dpi": float(fig.dpi)}
+    return print_figure(fig, "png", base64=True, metadata={PNG_KEY: json.dumps(record)})
+
+
+def use_book_style() -> dict[str, Any]:
+    r"""Apply the book's figure style: Okabe–Ito colours, column-sized figures, readable fonts.
+
+    Sets :data:`BOOK_STYLE` and the Okabe–Ito colour cycle in ``matplotlib.rcParams``. Inside an
+    IPython kernel it also displays figures through a PNG formatter that works like IPython's
+    (``bbox_inches="tight"``) and stores ``{"min_font_pt": ..., "dpi": ...}`` in the PNG's
+    ``nnlib:figure`` text chunk, so the rendered size of the smallest text can be checked later:
+    :math:`\text{px} = \text{pt} \cdot \text{dpi} / 72 \cdot \min(1, 676 / \text{width})`.
+    Serves every chapter with a figure (chapter 2.1 onwards).
+
+    Returns:
+        The rcParams it set (a dict), so a test can assert them.
+
+    Example:
+        >>> style = use_book_style()
+        >>> style["figure.dpi"]
+        100
+    """
+    import matplotlib
+
+    style = dict(BOOK_STYLE, **{"axes.prop_cycle": _cycle()})
+    matplotlib.rcParams.update(style)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: rcParams only
+        return style
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+
+        plt.close(
+            plt.figure()
+        )  # loads the inline backend now: loading it later resets the formatters
+
+        shell.display_formatter.formatters["image/png"].for_type(Figure, _book_png)
+    return style
+
+
+def figure_text_px(png: bytes, column_px: float = COLUMN_PX) -> float | None:
+    r"""Height in CSS px of the smallest text of a PNG figure drawn under :func:`use_book_style`.
+
+    A figure ``width`` px wide is shown 1:1 when it fits the column and scaled down to the column
+    otherwise, so a font of ``pt`` points at ``dpi`` is
+    :math:`\text{pt} \cdot \text{dpi} / 72 \cdot \min(1, \text{column} / \text{width})` CSS px.
+
+    Args:
+        png: the PNG file's bytes (a notebook stores them base64-encoded: decode first).
+        column_px: the width of the page column in CSS px.
+
+    Returns:
+        The height in CSS px, or ``None`` for a figure without text.
+
+    Raises:
+        ValueError: the PNG has no ``nnlib:figure`` record (it was not drawn under the book style).
+    """
+    import io
+
+    from PIL import Image
+
+    column_px = check_number("column_px", column_px)
+    image = Image.open(io.BytesIO(png))
+    if PNG_KEY not in getattr(image, "text", {}):
+        raise ValueError(
+            f"`png` must carry the `{PNG_KEY}` record that nnlib.plots.use_book_style writes. "
+            f"Received: a {image.width}x{image.height} PNG without it (drawn without the book style)"
+        )
+    record = json.loads(image.text[PNG_KEY])
+    if record["min_font_pt"] is None:
+        return None
+    return record["min_font_pt"] * record["dpi"] / 72 * min(1.0, column_px / image.width)
 
 
 #: The most classes a figure draws (colours, legend entries and matrix cells stay readable).
@@ -46,16 +202,22 @@ MAX_CLASSES = 100
 def _labels(name: str, values: Any, num_classes: int = MAX_CLASSES) -> np.ndarray:
     """Integer class labels in ``[0, num_classes)``, flattened to shape ``(n,)``."""
     if values is None or isinstance(values, (str, bytes)):
-        raise TypeError(f"`{name}` must be an array of integer class labels. Received: {name}={_short(values)}")
+        raise TypeError(
+            f"`{name}` must be an array of integer class labels. Received: {name}={_short(values)}"
+        )
     return check_labels(name, values, num_classes).ravel()
 
 
 def _range(name: str, value: Any) -> tuple[float, float]:
     """A window ``(low, high)`` of finite numbers with ``low < high`` and a finite width."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
-        raise TypeError(f"`{name}` must be a pair (low, high) of numbers. Received: {name}={_short(value)}")
+        raise TypeError(
+            f"`{name}` must be a pair (low, high) of numbers. Received: {name}={_short(value)}"
+        )
     if len(value) != 2:
-        raise ValueError(f"`{name}` must be (low, high) with low < high. Received: {name}={_short(value)}")
+        raise ValueError(
+            f"`{name}` must be (low, high) with low < high. Received: {name}={_short(value)}"
+        )
     low, high = check_number(name, value[0]), check_number(name, value[1])
     if not (low < high and np.isfinite(high - low)):
         raise ValueError(f"`{name}` must be (low, high) with low < high. Received: {name}={value}")
@@ -78,19 +240,26 @@ def _values(name: str, values: Any, shape: tuple) -> np.ndarray:
 def _series(name: str, values: Any) -> np.ndarray:
     """A per-epoch series: a 1-D array of numbers."""
     if values is None or isinstance(values, (str, bytes)) or as_array(name, values).ndim == 0:
-        raise TypeError(f"`{name}` must be a list of per-epoch numbers. Received: {name}={_short(values)}")
+        raise TypeError(
+            f"`{name}` must be a list of per-epoch numbers. Received: {name}={_short(values)}"
+        )
     return check_rank(name, as_float_array(name, values), 1)
 
 
 def _class_names(class_names: Any) -> list[str] | None:
     if class_names is None:
         return None
-    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple, np.ndarray)):
-        raise TypeError(f"`class_names` must be a list of names. Received: class_names={_short(class_names)}")
+    if isinstance(class_names, (str, bytes)) or not isinstance(
+        class_names, (list, tuple, np.ndarray)
+    ):
+        raise TypeError(
+            f"`class_names` must be a list of names. Received: class_names={_short(class_names)}"
+        )
     return [str(c) for c in class_names]
 
 
-def _axes(ax, figsize=(6, 4)):
+def _axes(ax, figsize=None):
+    """A new figure and axes (``figsize`` default: rcParams, the column width under the book style)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -99,7 +268,16 @@ def _axes(ax, figsize=(6, 4)):
     return ax.figure, ax
 
 
-def plot_history(history: Any, metrics: Sequence[str] | None = None, title: str = "Learning curves"):
+def _width() -> float:
+    """The default figure width in inches (the column under :func:`use_book_style`)."""
+    import matplotlib
+
+    return float(matplotlib.rcParams["figure.figsize"][0])
+
+
+def plot_history(
+    history: Any, metrics: Sequence[str] | None = None, title: str = "Learning curves"
+):
     r"""Per-epoch training and validation curves, one panel per metric.
 
     Args:
@@ -123,7 +301,9 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None, title: str 
     if metrics is None:
         metrics = [k for k in logs if not str(k).startswith(("val_", "grad_norm/"))]
     if isinstance(metrics, (str, bytes)) or not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"`metrics` must be a list of history keys. Received: metrics={_short(metrics)}")
+        raise TypeError(
+            f"`metrics` must be a list of history keys. Received: metrics={_short(metrics)}"
+        )
     if not metrics or any(m not in logs for m in metrics):
         raise ValueError(
             f"`metrics` must name keys of the history. Received: metrics={list(metrics)}, "
@@ -137,7 +317,7 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None, title: str 
                 f"`history[{f'val_{name}'!r}]` must have one value per epoch, like history[{name!r}]. "
                 f"Received: lengths {len(logs[name])} and {len(logs[f'val_{name}'])}"
             )
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(_width(), 3.2), squeeze=False)
     for ax, name in zip(axes[0], metrics):
         epochs = np.arange(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], "-o", ms=3, label=f"training {name}")
@@ -185,15 +365,21 @@ def plot_decision_boundary(
     check_same_length("x", x, "y", y)
     resolution = check_int("resolution", resolution, minimum=10)
     if not callable(predict):
-        raise TypeError(f"`predict` must be callable (points -> outputs). Received: predict={predict!r}")
+        raise TypeError(
+            f"`predict` must be callable (points -> outputs). Received: predict={predict!r}"
+        )
     pad = 0.5
     (x0, y0), (x1, y1) = x.min(axis=0) - pad, x.max(axis=0) + pad
     g1, g2 = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.c_[g1.ravel(), g2.ravel()].astype(np.float32)  # (resolution^2, 2)
     out = predict(grid)
     if out is None or isinstance(out, (str, bytes)):
-        raise TypeError(f"`predict` must return an array of outputs. Received: predict(points)={_short(out)}")
-    out = check_finite("predict(points)", check_real_dtype("predict(points)", as_array("predict(points)", out)))
+        raise TypeError(
+            f"`predict` must return an array of outputs. Received: predict(points)={_short(out)}"
+        )
+    out = check_finite(
+        "predict(points)", check_real_dtype("predict(points)", as_array("predict(points)", out))
+    )
     if out.ndim not in (1, 2) or len(out) != len(grid):
         raise ValueError(
             f"`predict` must return one output row per point, shape ({len(grid)},) or ({len(grid)}, k). "
@@ -205,16 +391,24 @@ def plot_decision_boundary(
         out = out.ravel()
         z = (out > (0.5 if out.min() >= 0 and out.max() <= 1 else 0.0)).astype(int)
     fig, ax = _axes(ax)
-    classes = np.unique(np.concatenate([y, z]))
-    cmap = "tab10"
-    ax.contourf(g1, g2, z.reshape(g1.shape), levels=np.arange(classes.max() + 2) - 0.5, cmap=cmap, alpha=0.25,
-                vmin=0, vmax=9)
+    k_max = int(max(y.max(), z.max()))
+    # regions and points in the colours of the active cycle (Okabe–Ito under the book style)
+    ax.contourf(
+        g1,
+        g2,
+        z.reshape(g1.shape),
+        levels=np.arange(k_max + 2) - 0.5,
+        colors=[f"C{k}" for k in range(k_max + 1)],
+        alpha=0.25,
+    )
     for k in np.unique(y):
-        ax.scatter(*x[y == k].T, s=12, color=f"C{k}", edgecolor="k", linewidth=0.3, label=f"class {k}")
+        ax.scatter(
+            *x[y == k].T, s=14, color=f"C{k}", edgecolor="k", linewidth=0.3, label=f"class {k}"
+        )
     ax.set_xlabel(r"$x_1$")
     ax.set_ylabel(r"$x_2$")
     ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best")
     return fig
 
 
@@ -274,10 +468,11 @@ def plot_loss_surface(
     y_range: tuple[float, float] = (-2.0, 2.0),
     trajectories: Mapping[str, Any] | None = None,
     resolution: int = 200,
-    levels: int = 30,
+    levels: int | Sequence[float] = 30,
     log_scale: bool = False,
     title: str = "Loss surface",
     ax: Any = None,
+    colorbar: bool = True,
 ):
     r"""Contour lines of a loss :math:`L(w_1, w_2)` with optimizer paths drawn on top.
 
@@ -287,14 +482,85 @@ def plot_loss_surface(
         trajectories: ``{"SGD": path, "Adam": path, ...}``, each path of shape ``(steps, 2)``
             (the parameters after each step); start marked ``o``, end marked ``*``.
         resolution: grid points per axis, ``>= 10``.
-        levels: number of contour levels.
+        levels: number of contour levels, or the increasing loss values to draw them at (e.g.
+            ``np.geomspace(1e-3, 60, 14)`` for a valley spanning many orders of magnitude).
         log_scale: contour :math:`\log_{10}(L - \min L + 10^{-12})` to see narrow valleys.
         title: axes title.
         ax: draw here instead of a new figure.
+        colorbar: add a colour bar of the contour levels (leave it out in a grid of small panels).
 
     Returns:
-        The ``Figure``; axes labelled :math:`w_1`, :math:`w_2`, one legend entry per trajectory.
+        The ``Figure``; grey contour lines (darker = higher loss) so that the trajectories, in the
+        colours of the cycle, stand out; axes labelled :math:`w_1`, :math:`w_2`, one legend entry
+        per trajectory.
     """
+    resolution = check_int("resolution", resolution, minimum=10)
+    levels = _levels(levels)
+    log_scale = check_bool("log_scale", log_scale)
+    colorbar = check_bool("colorbar", colorbar)
+    paths = _paths(trajectories)
+    w1, w2, surface = _loss_grid(
+        loss_fn, _range("x_range", x_range), _range("y_range", y_range), resolution
+    )
+    if log_scale:
+        surface = np.log10(surface - surface.min() + 1e-12)
+    import matplotlib
+
+    fig, ax = _axes(ax)
+    greys = matplotlib.colors.ListedColormap(
+        matplotlib.colormaps["Greys"](np.linspace(0.3, 0.75, 256))
+    )
+    if np.isscalar(levels):
+        contour = ax.contour(w1, w2, surface, levels=levels, cmap=greys, linewidths=0.7)
+    else:  # given levels (often log-spaced): shade by rank, so each line gets its own grey
+        shades = [greys(v) for v in np.linspace(0, 1, len(levels))]
+        contour = ax.contour(w1, w2, surface, levels=levels, colors=shades, linewidths=0.7)
+    if colorbar:
+        fig.colorbar(contour, ax=ax, label="log10 loss" if log_scale else "loss")
+    for i, (name, path) in enumerate(paths.items()):
+        ax.plot(path[:, 0], path[:, 1], "-", color=f"C{i}", lw=1.5, label=name)
+        ax.plot(*path[0], "o", color=f"C{i}", ms=5)
+        ax.plot(*path[-1], "*", color=f"C{i}", ms=10)
+    ax.set_xlabel(r"$w_1$")
+    ax.set_ylabel(r"$w_2$")
+    ax.set_title(title)
+    if paths:
+        ax.legend()
+    return fig
+
+
+def _levels(levels: Any) -> int | np.ndarray:
+    """A number of contour levels (``>= 1``) or at least two increasing level values."""
+    if isinstance(levels, (list, tuple, np.ndarray)):
+        levels = check_finite("levels", check_rank("levels", as_float_array("levels", levels), 1))
+        if len(levels) < 2 or np.any(np.diff(levels) <= 0):
+            raise ValueError(
+                f"`levels` must be at least 2 increasing values. Received: levels={_short(levels)}"
+            )
+        return levels
+    return check_int("levels", levels, minimum=1)
+
+
+def _paths(trajectories: Any) -> dict[str, np.ndarray]:
+    """``{name: path}`` with every path of shape ``(steps, 2)``, checked before anything is drawn."""
+    if trajectories is None:
+        return {}
+    check_type("trajectories", trajectories, Mapping, 'a dict {"name": path of shape (steps, 2)}')
+    paths = {}
+    for name, path in trajectories.items():
+        path = as_float_array(f"trajectories[{name!r}]", path)
+        if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
+            raise ValueError(
+                f"Each trajectory must have shape (steps, 2). Received: trajectories[{name!r}].shape={path.shape}"
+            )
+        paths[name] = path
+    return paths
+
+
+def _loss_grid(
+    loss_fn: Any, x_range: tuple[float, float], y_range: tuple[float, float], resolution: int
+):
+    """``(W1, W2, L(W1, W2))`` on a ``resolution`` x ``resolution`` grid, ``L`` checked to be finite."""
     check_callable("loss_fn", loss_fn, "a function L(W1, W2) of two arrays")
     try:
         inspect.signature(loss_fn).bind(0.0, 0.0)
@@ -304,43 +570,60 @@ def plot_loss_surface(
         ) from None
     except ValueError:  # no signature available (some built-ins): trust it
         pass
-    resolution = check_int("resolution", resolution, minimum=10)
-    levels = check_int("levels", levels, minimum=1)
-    log_scale = check_bool("log_scale", log_scale)
-    if trajectories is not None:
-        check_type("trajectories", trajectories, Mapping, 'a dict {"name": path of shape (steps, 2)}')
-    w1, w2 = np.meshgrid(np.linspace(*_range("x_range", x_range), resolution),
-                         np.linspace(*_range("y_range", y_range), resolution))
+    w1, w2 = np.meshgrid(np.linspace(*x_range, resolution), np.linspace(*y_range, resolution))
     surface = loss_fn(w1, w2)
     if surface is None or isinstance(surface, (str, bytes)):
-        raise TypeError(f"`loss_fn` must return an array of numbers. Received: loss_fn(W1, W2)={_short(surface)}")
-    surface = check_real_dtype("loss_fn(W1, W2)", as_array("loss_fn(W1, W2)", surface)).astype(float)
+        raise TypeError(
+            f"`loss_fn` must return an array of numbers. Received: loss_fn(W1, W2)={_short(surface)}"
+        )
+    surface = check_real_dtype("loss_fn(W1, W2)", as_array("loss_fn(W1, W2)", surface)).astype(
+        float
+    )
     if surface.shape != w1.shape:
         raise ValueError(
             "`loss_fn` must return one value per grid point (elementwise on meshgrid arrays). "
             f"Received: output shape={surface.shape}, expected {w1.shape}"
         )
-    check_finite("loss_fn(W1, W2)", surface)
-    if log_scale:
-        surface = np.log10(surface - surface.min() + 1e-12)
-    fig, ax = _axes(ax, figsize=(6, 5))
-    contour = ax.contour(w1, w2, surface, levels=levels, cmap="viridis", linewidths=0.7)
-    fig.colorbar(contour, ax=ax, label="log10 loss" if log_scale else "loss")
-    for i, (name, path) in enumerate((trajectories or {}).items()):
-        path = as_float_array(f"trajectories[{name!r}]", path)
-        if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
+    return w1, w2, check_finite("loss_fn(W1, W2)", surface)
+
+
+def _image_stack(images: Any) -> np.ndarray:
+    """``images`` as ``(n, h, w)`` (grey) or ``(n, h, w, 3|4)``; flat square images are reshaped."""
+    images = check_finite("images", as_float_array("images", images))
+    if images.ndim >= 1 and len(images) == 0:
+        raise ValueError(
+            f"`images` must hold at least one image. Received: images.shape={images.shape}"
+        )
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
             raise ValueError(
-                f"Each trajectory must have shape (steps, 2). Received: trajectories[{name!r}].shape={path.shape}"
+                f"Flat `images` must have a square number of pixels. Received: images.shape={images.shape}"
             )
-        ax.plot(path[:, 0], path[:, 1], "-", color=f"C{i}", lw=1.5, label=name)
-        ax.plot(*path[0], "o", color=f"C{i}", ms=5)
-        ax.plot(*path[-1], "*", color=f"C{i}", ms=10)
-    ax.set_xlabel(r"$w_1$")
-    ax.set_ylabel(r"$w_2$")
-    ax.set_title(title)
-    if trajectories:
-        ax.legend()
-    return fig
+        images = images.reshape(-1, side, side)
+    check_rank("images", images, (3, 4))
+    if images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            "`images` must have 1 (grey), 3 (RGB) or 4 (RGBA) channels in the last axis. "
+            f"Received: images.shape={images.shape}"
+        )
+    return images[..., 0] if images.ndim == 4 and images.shape[-1] == 1 else images
+
+
+def _check_captions(name: str, seq: Any, images: np.ndarray, class_names: list[str] | None) -> None:
+    """``labels``/``predictions``: one per image, each an index into ``class_names`` when given."""
+    if seq is None:
+        return
+    if isinstance(seq, (str, bytes)) or np.ndim(seq) != 1:
+        raise TypeError(
+            f"`{name}` must be a sequence with one label per image. Received: {name}={_short(seq)}"
+        )
+    check_same_length("images", images, name, seq)
+    if class_names is not None and len(seq) and _labels(name, seq).max() >= len(class_names):
+        raise ValueError(
+            f"`{name}` must index `class_names` ({len(class_names)} names). "
+            f"Received: {name} with max={_labels(name, seq).max()}"
+        )
 
 
 def show_images(
@@ -369,22 +652,7 @@ def show_images(
     """
     import matplotlib.pyplot as plt
 
-    images = check_finite("images", as_float_array("images", images))
-    if images.ndim >= 1 and len(images) == 0:
-        raise ValueError(f"`images` must hold at least one image. Received: images.shape={images.shape}")
-    if images.ndim == 2:
-        side = int(round(np.sqrt(images.shape[1])))
-        if side * side != images.shape[1]:
-            raise ValueError(f"Flat `images` must have a square number of pixels. Received: images.shape={images.shape}")
-        images = images.reshape(-1, side, side)
-    check_rank("images", images, (3, 4))
-    if images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
-        raise ValueError(
-            "`images` must have 1 (grey), 3 (RGB) or 4 (RGBA) channels in the last axis. "
-            f"Received: images.shape={images.shape}"
-        )
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
+    images = _image_stack(images)
     n = len(images)
     ncols = check_int("ncols", ncols, minimum=1)
     class_names = _class_names(class_names)
@@ -392,20 +660,17 @@ def show_images(
 
     named = isinstance(cmap, str) and cmap in matplotlib.colormaps
     if not (cmap is None or named or isinstance(cmap, matplotlib.colors.Colormap)):
-        raise ValueError(f"`cmap` must be a matplotlib colormap name such as 'gray_r'. Received: cmap={_short(cmap)}")
+        raise ValueError(
+            f"`cmap` must be a matplotlib colormap name such as 'gray_r'. Received: cmap={_short(cmap)}"
+        )
     for name, seq in (("labels", labels), ("predictions", predictions)):
-        if seq is not None:
-            if isinstance(seq, (str, bytes)) or np.ndim(seq) != 1:
-                raise TypeError(f"`{name}` must be a sequence with one label per image. Received: {name}={_short(seq)}")
-            check_same_length("images", images, name, seq)
-            if class_names is not None and len(seq) and _labels(name, seq).max() >= len(class_names):
-                raise ValueError(
-                    f"`{name}` must index `class_names` ({len(class_names)} names). "
-                    f"Received: {name} with max={_labels(name, seq).max()}"
-                )
+        _check_captions(name, seq, images, class_names)
     cols = min(ncols, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
+    cell = min(1.3, _width() / cols)  # inches per image: the whole grid fits the column
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cell * cols, (cell + 0.3) * rows + 0.4), squeeze=False
+    )
     name = (lambda k: class_names[int(k)]) if class_names is not None else str
     for i, ax in enumerate(axes.ravel()):
         ax.set_xticks([])
@@ -417,9 +682,13 @@ def show_images(
         caption = name(labels[i]) if labels is not None else ""
         wrong = False
         if predictions is not None:
-            caption = f"{caption} / {name(predictions[i])}" if labels is not None else name(predictions[i])
+            caption = (
+                f"{caption} / {name(predictions[i])}"
+                if labels is not None
+                else name(predictions[i])
+            )
             wrong = labels is not None and predictions[i] != labels[i]
-        ax.set_title(caption, fontsize=8, color="red" if wrong else "black")
+        ax.set_title(caption, fontsize=9, color=OKABE_ITO["vermillion"] if wrong else "black")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -462,7 +731,8 @@ def plot_confusion_matrix(
     cm = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).astype(float)
     if normalize:
         cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    fig, ax = _axes(ax, figsize=(0.5 * k + 2.5, 0.5 * k + 2))
+    side = min(0.5 * k + 2.5, _width())
+    fig, ax = _axes(ax, figsize=(side, side - 0.5))
     image = ax.imshow(cm, cmap="Blues")
     fig.colorbar(image, ax=ax, label="fraction of the true class" if normalize else "count")
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
@@ -471,8 +741,15 @@ def plot_confusion_matrix(
     for i in range(k):
         for j in range(k):
             text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+            )
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     ax.set_title(title)

@@ -1,6 +1,7 @@
 r"""Weight penalties (L1, L2) with their gradients, and inverted dropout, in NumPy.
 
-Serves chapter 3 (regularization: L1, L2, dropout) and :mod:`nnlib.numpy_net`. The penalties have
+Serves Chapter 3.7, *Regularization: L1, L2, dropout, early stopping and batch normalization*, and
+:mod:`nnlib.numpy_net`. The penalties have
 the values of ``keras.regularizers.L1 / L2 / L1L2`` (note: Keras's L2 is
 :math:`\lambda \sum w^2`, *without* the 1/2 that some textbooks put in front), so the gradient of
 ``l2`` is :math:`2\lambda w`.
@@ -9,19 +10,22 @@ The penalties are Python floats (float64). Their sums never overflow or underflo
 when the penalty itself fits a float64: a float32 ``x`` of values near 3e38 has a finite L2
 penalty, and ``l1_l2`` never multiplies a factor of 0 by an infinite sum.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from nnlib._validation import check_bool, check_float_input, check_in_range, check_type
+from nnlib._validation import (
+    check_bool,
+    check_float_input,
+    check_in_range,
+    check_nonnegative,
+    check_type,
+)
 
 __all__ = ["l1", "l1_grad", "l2", "l2_grad", "l1_l2", "l1_l2_grad", "dropout"]
-
-
-def _factor(name: str, value: float) -> float:
-    return check_in_range(name, value, 0.0, float("inf"))
 
 
 def _penalty(x: np.ndarray, power: int, factor: float) -> float:
@@ -66,7 +70,7 @@ def l1(x: np.ndarray, factor: float = 0.01) -> float:
         1.5
     """
     x = check_float_input("x", x)
-    return _penalty(x, 1, _factor("factor", factor))
+    return _penalty(x, 1, check_nonnegative("factor", factor))
 
 
 def l1_grad(x: np.ndarray, factor: float = 0.01) -> np.ndarray:
@@ -77,7 +81,7 @@ def l1_grad(x: np.ndarray, factor: float = 0.01) -> np.ndarray:
         array([ 0.1,  0. , -0.1])
     """
     x = check_float_input("x", x)
-    return (_factor("factor", factor) * np.sign(x)).astype(x.dtype, copy=False)
+    return (check_nonnegative("factor", factor) * np.sign(x)).astype(x.dtype, copy=False)
 
 
 def l2(x: np.ndarray, factor: float = 0.01) -> float:
@@ -90,7 +94,7 @@ def l2(x: np.ndarray, factor: float = 0.01) -> float:
         1.25
     """
     x = check_float_input("x", x)
-    return _penalty(x, 2, _factor("factor", factor))
+    return _penalty(x, 2, check_nonnegative("factor", factor))
 
 
 def l2_grad(x: np.ndarray, factor: float = 0.01) -> np.ndarray:
@@ -101,7 +105,7 @@ def l2_grad(x: np.ndarray, factor: float = 0.01) -> np.ndarray:
         array([ 0.2, -0.4])
     """
     x = check_float_input("x", x)
-    return (2 * _factor("factor", factor) * x).astype(x.dtype, copy=False)
+    return (2 * check_nonnegative("factor", factor) * x).astype(x.dtype, copy=False)
 
 
 def l1_l2(x: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> float:
@@ -113,13 +117,13 @@ def l1_l2(x: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> float:
         2.75
     """
     x = check_float_input("x", x)
-    return _penalty(x, 1, _factor("l1", l1)) + _penalty(x, 2, _factor("l2", l2))
+    return _penalty(x, 1, check_nonnegative("l1", l1)) + _penalty(x, 2, check_nonnegative("l2", l2))
 
 
 def l1_l2_grad(x: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> np.ndarray:
     r""":math:`\lambda_1\,\mathrm{sign}(w) + 2\lambda_2 w`."""
     x = check_float_input("x", x)
-    g = _factor("l1", l1) * np.sign(x) + 2 * _factor("l2", l2) * x
+    g = check_nonnegative("l1", l1) * np.sign(x) + 2 * check_nonnegative("l2", l2) * x
     return g.astype(x.dtype, copy=False)
 
 
@@ -151,7 +155,9 @@ def dropout(
     """
     x = check_float_input("x", x)
     rate = check_in_range("rate", rate, 0.0, 1.0, high_inclusive=False)
-    check_type("rng", rng, np.random.Generator, "a np.random.Generator (np.random.default_rng(seed))")
+    check_type(
+        "rng", rng, np.random.Generator, "a np.random.Generator (np.random.default_rng(seed))"
+    )
     if not check_bool("training", training) or rate == 0.0:
         return x.copy(), np.ones_like(x)
     keep = rng.random(x.shape) >= rate  # P(keep) = 1 - rate

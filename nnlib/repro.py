@@ -3,6 +3,7 @@
 Serves every chapter (each notebook's first code cell calls :func:`seed_everything`) and
 chapter 1.1, where :func:`environment_report` is the environment check.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ import tempfile
 
 import numpy as np
 
-from nnlib._validation import check_int
+from nnlib._validation import check_bool, check_int
 
 __all__ = ["import_tensorflow", "seed_everything", "environment_report", "EnvironmentReport"]
 
@@ -53,22 +54,28 @@ def import_tensorflow():
             os.dup2(saved_fd, 2)
             os.close(saved_fd)
             captured.seek(0)
-            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines()
-                    if line.strip() and not _TF_LOG_LINE.match(line)]
+            kept = [
+                line
+                for line in captured.read().decode("utf-8", "replace").splitlines()
+                if line.strip() and not _TF_LOG_LINE.match(line)
+            ]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
     return tf
 
 
-def seed_everything(seed: int = 0) -> int:
+def seed_everything(seed: int = 0, *, figures: bool = True) -> int:
     """Seed Python, NumPy and TensorFlow, and turn on TensorFlow's op determinism.
 
     After this call, re-running the same cells gives bit-identical results on the same machine:
     ``random``, ``np.random`` (the legacy global generator), ``tf.random`` and Keras initializers and
-    dropout are all seeded, and TF picks deterministic kernels.
+    dropout are all seeded, and TF picks deterministic kernels. Figures, too, come out the same in
+    every chapter: the call applies :func:`nnlib.plots.use_book_style` (colour-blind-safe colours,
+    text readable at the book's column width).
 
     Args:
         seed: an integer in ``[0, 2**32 - 1]`` (NumPy's seed range).
+        figures: apply the book's figure style (``False`` leaves matplotlib's settings alone).
 
     Returns:
         The seed, so a cell can print it.
@@ -78,6 +85,7 @@ def seed_everything(seed: int = 0) -> int:
         0
     """
     seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+    figures = check_bool("figures", figures)
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this process's hash seed is fixed
     random.seed(seed)
     np.random.seed(seed)
@@ -86,6 +94,10 @@ def seed_everything(seed: int = 0) -> int:
 
     keras.utils.set_random_seed(seed)  # Python, NumPy and TF seeds, plus Keras's own generator
     tf.config.experimental.enable_op_determinism()
+    if figures:
+        from nnlib.plots import use_book_style
+
+        use_book_style()
     return seed
 
 
@@ -122,7 +134,9 @@ def environment_report() -> EnvironmentReport:
     tf = import_tensorflow()
     import keras
 
-    devices = [d.device_type + ":" + d.name.rsplit(":", 1)[-1] for d in tf.config.list_physical_devices()]
+    devices = [
+        d.device_type + ":" + d.name.rsplit(":", 1)[-1] for d in tf.config.list_physical_devices()
+    ]
     # TF exposes the getter only in its framework module (not under tf.config).
     from tensorflow.python.framework import config as tf_framework_config
 

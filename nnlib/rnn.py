@@ -1,8 +1,9 @@
 r"""Reference forward pass of a simple (Elman) recurrent layer, in NumPy.
 
-Serves chapter 3 (recurrent networks, backpropagation through time) and chapter 4 (the RNN
-example): it shows what ``keras.layers.SimpleRNN(return_sequences=True)`` computes, and equals it
-with the same weights (tested).
+Serves Chapter 3.10, *Recurrent networks and backpropagation through time*, and the background of
+Chapter 4.5, *Recurrent networks for sequences*: it shows what
+``keras.layers.SimpleRNN(return_sequences=True)`` computes, and equals it with the same weights
+(tested).
 
 .. math:: h_t = f\big(x_t W_x + h_{t-1} W_h + b\big), \qquad h_0 = 0,
 
@@ -10,18 +11,25 @@ with :math:`W_x` = Keras's ``kernel`` ``(features, units)``, :math:`W_h` = ``rec
 ``(units, units)``, :math:`b` = ``bias`` ``(units,)``. The same weights are used at every time step;
 the loop over time is inherent (each :math:`h_t` needs :math:`h_{t-1}`), the batch is vectorized.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from nnlib._validation import cast_finite, check_float_input, check_one_of
-from nnlib.activations import ACTIVATIONS, _KERNELS
+from nnlib.activations import _KERNELS, ACTIVATIONS
 
 __all__ = ["simple_rnn"]
 
 
-def simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray,
-               activation: str = "tanh", initial_state: np.ndarray | None = None) -> np.ndarray:
+def simple_rnn(
+    x: np.ndarray,
+    W_x: np.ndarray,
+    W_h: np.ndarray,
+    b: np.ndarray,
+    activation: str = "tanh",
+    initial_state: np.ndarray | None = None,
+) -> np.ndarray:
     r"""Run a simple RNN over a batch of sequences and return every hidden state.
 
     Args:
@@ -42,20 +50,36 @@ def simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray,
         >>> h[0, :, 0]  # no recurrence: h_t = x_t W_x
         array([1., 1., 1.])
     """
+    x, W_x, W_h, b, h = _check_inputs(x, W_x, W_h, b, activation, initial_state)
+    f = _KERNELS[activation][0]
+    xW = (
+        x @ W_x + b
+    )  # (batch, time, features) @ (features, units) -> (batch, time, units), all t at once
+    hs = np.empty(xW.shape, dtype=x.dtype)
+    for t in range(x.shape[1]):
+        h = f(xW[:, t] + h @ W_h)  # (batch, units) @ (units, units) -> (batch, units)
+        hs[:, t] = h
+    return hs
+
+
+def _check_inputs(x, W_x, W_h, b, activation, initial_state) -> tuple[np.ndarray, ...]:
+    """Finite float arrays of matching shapes, all in ``x``'s dtype, and :math:`h_0`."""
     x = check_float_input("x", x, rank=3, meaning="(batch, time, features)")
     W_x = check_float_input("W_x", W_x, rank=2, meaning="(features, units)")
     W_h = check_float_input("W_h", W_h, rank=2, meaning="(units, units)")
     b = check_float_input("b", b, rank=1, meaning="(units,)")
     check_one_of("activation", activation, list(ACTIVATIONS))
-    units = W_x.shape[1]
-    expected = {"W_x": (x.shape[2], units), "W_h": (units, units), "b": (units,)}
-    for name, array in (("W_x", W_x), ("W_h", W_h), ("b", b)):
-        if array.shape != expected[name]:
+    (batch, _, features), units = x.shape, W_x.shape[1]
+    for name, array, shape in (
+        ("W_x", W_x, (features, units)),
+        ("W_h", W_h, (units, units)),
+        ("b", b, (units,)),
+    ):
+        if array.shape != shape:
             raise ValueError(
-                f"`{name}` must have shape {expected[name]} for x.shape={x.shape} and "
+                f"`{name}` must have shape {shape} for x.shape={x.shape} and "
                 f"{units} units. Received: {name}.shape={array.shape}"
             )
-    batch, time = x.shape[:2]
     if initial_state is None:
         h = np.zeros((batch, units), dtype=x.dtype)
     else:
@@ -65,11 +89,7 @@ def simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray,
                 f"`initial_state` must have shape {(batch, units)}. "
                 f"Received: initial_state.shape={h.shape}"
             )
-    f = _KERNELS[activation][0]
-    W_x, W_h, b = (cast_finite(name, a, x.dtype) for name, a in (("W_x", W_x), ("W_h", W_h), ("b", b)))
-    xW = x @ W_x + b  # (batch, time, features) @ (features, units) -> (batch, time, units), all t at once
-    hs = np.empty((batch, time, units), dtype=x.dtype)
-    for t in range(time):
-        h = f(xW[:, t] + h @ W_h)  # (batch, units) @ (units, units) -> (batch, units)
-        hs[:, t] = h
-    return hs
+    W_x, W_h, b = (
+        cast_finite(name, a, x.dtype) for name, a in (("W_x", W_x), ("W_h", W_h), ("b", b))
+    )
+    return x, W_x, W_h, b, h

@@ -1,6 +1,6 @@
 r"""Learning-rate schedules with the arguments and values of ``keras.optimizers.schedules``.
 
-Serves chapter 3 (learning-rate decay and schedules) and :mod:`nnlib.optimizers`. A schedule is a
+Serves Chapter 3.6, *Learning-rate decay and schedules*, and :mod:`nnlib.optimizers`. A schedule is a
 callable ``schedule(step) -> float`` where ``step`` is the number of optimizer updates done so far
 (Keras's ``optimizer.iterations``: the first update uses ``step = 0``). Pass one as
 ``learning_rate=`` to any :mod:`nnlib.optimizers` optimizer.
@@ -8,16 +8,18 @@ callable ``schedule(step) -> float`` where ``step`` is the number of optimizer u
 Decay is an *optimization* aid (large steps early, fine steps late); it is not primarily a cure for
 overfitting.
 """
+
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 from nnlib._validation import (
     check_bool,
     check_in_range,
     check_int,
+    check_nonnegative,
     check_number,
     check_positive,
     check_type,
@@ -75,8 +77,14 @@ class ExponentialDecay(LearningRateSchedule):
         0.025
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str = "ExponentialDecay",
+    ) -> None:
         self.initial_learning_rate = check_positive("initial_learning_rate", initial_learning_rate)
         self.decay_steps = check_positive("decay_steps", decay_steps)
         self.decay_rate = check_positive("decay_rate", decay_rate)
@@ -91,7 +99,7 @@ class ExponentialDecay(LearningRateSchedule):
         if self.staircase and math.isfinite(p):
             p = math.floor(p)
         try:
-            q = self.decay_rate ** p
+            q = self.decay_rate**p
         except OverflowError:
             q = math.inf
         if _TINY <= q < math.inf:  # r^p is a normal float64: the direct formula
@@ -117,8 +125,9 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         (1.0, 0.5, 0.1)
     """
 
-    def __init__(self, boundaries: Sequence[int], values: Sequence[float],
-                 name: str = "PiecewiseConstant") -> None:
+    def __init__(
+        self, boundaries: Sequence[int], values: Sequence[float], name: str = "PiecewiseConstant"
+    ) -> None:
         check_type("boundaries", boundaries, (list, tuple), "a list of steps")
         check_type("values", values, (list, tuple), "a list of learning rates")
         if len(boundaries) != len(values) - 1:
@@ -166,15 +175,24 @@ class CosineDecay(LearningRateSchedule):
         0.5
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
-                 name: str | None = None, warmup_target: float | None = None,
-                 warmup_steps: int = 0) -> None:
-        self.initial_learning_rate = check_in_range(
-            "initial_learning_rate", initial_learning_rate, 0.0, float("inf"))
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        alpha: float = 0.0,
+        name: str | None = None,
+        warmup_target: float | None = None,
+        warmup_steps: int = 0,
+    ) -> None:
+        self.initial_learning_rate = check_nonnegative(
+            "initial_learning_rate", initial_learning_rate
+        )
         self.decay_steps = check_positive("decay_steps", decay_steps)
         self.alpha = check_in_range("alpha", alpha, 0.0, 1.0)
         self.name = _name(name) if name is not None else "CosineDecay"
-        self.warmup_target = None if warmup_target is None else check_positive("warmup_target", warmup_target)
+        self.warmup_target = (
+            None if warmup_target is None else check_positive("warmup_target", warmup_target)
+        )
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
 
     def _decay(self, step: float, decay_from: float) -> float:
@@ -187,5 +205,7 @@ class CosineDecay(LearningRateSchedule):
         step = min(step, self.decay_steps + self.warmup_steps)
         if step < self.warmup_steps:
             fraction = step / self.warmup_steps
-            return (self.warmup_target - self.initial_learning_rate) * fraction + self.initial_learning_rate
+            return (
+                self.warmup_target - self.initial_learning_rate
+            ) * fraction + self.initial_learning_rate
         return self._decay(step - self.warmup_steps, self.warmup_target)

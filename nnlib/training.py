@@ -1,8 +1,13 @@
 r"""A custom training loop: ``tf.GradientTape`` + ``tf.function`` + ``tf.distribute``, Keras-style.
 
-Serves part 4 (the custom training loop, callbacks, checkpoint/resume, distribution) and every
-chapter that trains a model. :class:`Trainer` does what ``keras.Model.fit`` does, in code a reader
-can follow: one training step is
+Serves Chapter 4.6, *The custom training loop: callbacks, checkpoints and distribution* (this
+module is what that chapter builds), and every chapter that trains with a :class:`Trainer`:
+2.4, *Deep learning vs classical machine learning*; 3.9, *Convolution and pooling*; 3.10,
+*Recurrent networks and backpropagation through time*; 4.1, *A binary classifier in Keras 3*;
+4.2, *SGD with Nesterov momentum, and random labels*; 4.5, *Recurrent networks for sequences*;
+4.8, *Saving, loading and exporting models*; 5.3, *Interpretability and robustness*; and 5.4,
+*Privacy, deployment and sustainability*. :class:`Trainer` does what ``keras.Model.fit`` does, in
+code a reader can follow: one training step is
 
 .. math::
 
@@ -13,19 +18,31 @@ can follow: one training step is
 
 where :math:`B` is the **global** batch size (all replicas together) and :math:`\Omega` the
 layers' regularization penalties. The whole epoch (the loop over batches) runs inside one
-``tf.function``, so no Python runs between steps.
+``tf.function``, so no Python runs between steps; with ``jit_compile=True`` each step is also
+compiled by XLA.
 
 Under a ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy``) each replica computes per-example
 losses on its slice of the batch and divides their sum by the global :math:`B`
 (``tf.nn.compute_average_loss``); the optimizer then **sums** the replicas' gradients. Dividing by
 the local batch size, or using a Keras loss object's own reduction (which already divides by the
 number of replicas), would scale the gradient twice.
+
+**Mixed precision.** Under a ``mixed_float16`` or ``mixed_bfloat16`` policy the layers compute
+in 16 bits and keep float32 weights; the loss is always computed in float32 (the model's output
+is cast first). float16 has only 5 exponent bits, so small gradients underflow to 0: the Trainer
+wraps the optimizer in ``keras.optimizers.LossScaleOptimizer``, which multiplies the loss by a
+scale :math:`S` before the gradients are taken, divides them by :math:`S` before the update, and
+adapts :math:`S` (halved, and the step skipped, when a gradient overflows; doubled after 2,000
+finite steps). bfloat16 has float32's exponent range and needs no scaling.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,56 +54,77 @@ from nnlib._validation import (
     check_bool,
     check_finite,
     check_int,
-    check_number,
+    check_list,
+    check_one_of,
     check_real_dtype,
     check_same_length,
     check_targets,
     check_type,
 )
+from nnlib.repro import import_tensorflow
 
-__all__ = ["Trainer"]
+tf = import_tensorflow()  # TF's start-up log lines kept out of stderr before keras loads it
+
+import keras  # noqa: E402
+
+from nnlib.callbacks import ProgressBar, TrainerCallback, check_callbacks  # noqa: E402
+from nnlib.data import to_dataset  # noqa: E402
+
+__all__ = ["Trainer", "LOSS_KINDS"]
+
+#: What each Keras loss expects as targets, keyed by its class or function. It picks the
+#: ``"accuracy"`` metric and the label checks: ``"sparse"`` (one integer class label per
+#: sample), ``"categorical"`` (one-hot or probability rows), ``"binary"`` (values in [0, 1]).
+#: A loss that is not here (MSE, hinge, a custom function) is ``"other"``: any finite numbers.
+LOSS_KINDS: dict[Any, str] = {
+    keras.losses.SparseCategoricalCrossentropy: "sparse",
+    keras.losses.sparse_categorical_crossentropy: "sparse",
+    keras.losses.CategoricalCrossentropy: "categorical",
+    keras.losses.categorical_crossentropy: "categorical",
+    keras.losses.CategoricalFocalCrossentropy: "categorical",
+    keras.losses.categorical_focal_crossentropy: "categorical",
+    keras.losses.BinaryCrossentropy: "binary",
+    keras.losses.binary_crossentropy: "binary",
+    keras.losses.BinaryFocalCrossentropy: "binary",
+    keras.losses.binary_focal_crossentropy: "binary",
+}
+
+_ACCURACY = {  # the metric that "accuracy" means for each loss kind, as in Model.compile
+    "sparse": lambda from_logits: keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+    "categorical": lambda from_logits: keras.metrics.CategoricalAccuracy(name="accuracy"),
+    # a logit > 0 is a probability > 0.5
+    "binary": lambda from_logits: keras.metrics.BinaryAccuracy(
+        name="accuracy", threshold=0.0 if from_logits else 0.5
+    ),
+    "other": lambda from_logits: keras.metrics.Accuracy(name="accuracy"),
+}
+
+_POLICIES = (None, "float32", "mixed_float16", "mixed_bfloat16")
+_LOSS = (
+    "a Keras loss name, a keras.losses.Loss or a function (y_true, y_pred) -> per-example losses"
+)
+_CHECK_NUMERICS = "nnlib check_numerics: `{}` holds NaN/inf in batch"
 
 
-def _loss_name(loss: Any) -> str:
-    """A lowercase name for the loss kind (used to pick 'accuracy' and label checks)."""
-    name = getattr(loss, "fn", None) or loss
-    name = getattr(name, "__name__", None) or type(loss).__name__
-    return name.lower().replace("_", "")
+def _loss_kind(loss: Any) -> str:
+    """The loss's row of :data:`LOSS_KINDS`: by class (subclasses too), by the function a Keras
+    loss object or a ``functools.partial`` wraps, or by the function itself; else ``"other"``."""
+    owner = getattr(loss, "__self__", loss)  # a bound Loss.call: its Loss object
+    keys = [*type(owner).__mro__, getattr(owner, "fn", None), getattr(owner, "func", None), owner]
+    return next(
+        (LOSS_KINDS[k] for k in keys if isinstance(k, Hashable) and k in LOSS_KINDS), "other"
+    )
 
 
-def _target_kind(loss_name: str) -> str:
-    """What the loss expects as targets (see ``nnlib._validation.check_targets``)."""
-    if "sparsecategorical" in loss_name:
-        return "sparse"
-    if "categorical" in loss_name:
-        return "categorical"
-    return "binary" if "binary" in loss_name else "other"
-
-
-def _as_list(name: str, value: Any, what: str) -> list:
-    """A list from a list/tuple (``None`` means empty); a single string or object is an error."""
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise TypeError(f"`{name}` must be a list of {what}. Received: {name}={_short(value)}")
-    return list(value)
-
-
-def _check_callback(i: int, cb: Any) -> None:
-    """A Keras callback; Keras's EarlyStopping (which checks nothing itself) gets its numbers checked."""
-    import keras
-
-    if not isinstance(cb, keras.callbacks.Callback):
-        raise TypeError(
-            "`callbacks` must hold keras.callbacks.Callback objects (e.g. nnlib.callbacks.DivergenceGuard()). "
-            f"Received: callbacks[{i}]={_short(cb)} of type {type(cb).__name__}"
-        )
-    if isinstance(cb, keras.callbacks.EarlyStopping):
-        check_int("patience", cb.patience, minimum=0)
-        check_int("start_from_epoch", cb.start_from_epoch, minimum=0)
-        if cb.baseline is not None:
-            check_number("baseline", cb.baseline)
-        check_type("monitor", cb.monitor, str, "a str (a key of the logs, e.g. 'val_loss')")
+def _from_logits(loss: Any) -> bool:
+    """The loss's ``from_logits`` (a Keras loss object's config, or a ``functools.partial``'s)."""
+    owner = getattr(loss, "__self__", loss)  # a bound Loss.call: its Loss object
+    config = (
+        owner.get_config()
+        if isinstance(owner, keras.losses.Loss)
+        else getattr(owner, "keywords", None) or {}
+    )
+    return bool(config.get("from_logits", False))
 
 
 def _keras_object(name: str, value: Any, getter: Callable, expected: str) -> Any:
@@ -99,13 +137,8 @@ def _keras_object(name: str, value: Any, getter: Callable, expected: str) -> Any
         raise ValueError(f"`{name}` must be {expected}. Received: {name}={_short(value)}") from None
 
 
-_LOSS = "a Keras loss name, a keras.losses.Loss or a function (y_true, y_pred) -> per-example losses"
-
-
 def _per_example(loss: Any) -> Callable:
     """A function ``(y_true, y_pred) -> per-example losses`` (no reduction) from a Keras loss."""
-    import keras
-
     if isinstance(loss, str):
         loss = _keras_object("loss", loss, keras.losses.get, _LOSS)
     if isinstance(loss, type):
@@ -121,18 +154,10 @@ def _per_example(loss: Any) -> Callable:
     raise TypeError(f"`loss` must be {_LOSS}. Received: loss={_short(loss)}")
 
 
-def _metric(metric: Any, loss_kind: str, from_logits: bool):
-    """A fresh Keras metric object; 'accuracy' follows the loss as in ``Model.compile``."""
-    import keras
-
+def _metric(metric: Any, loss_kind: str, from_logits: bool) -> keras.metrics.Metric:
+    """A fresh Keras metric object; 'accuracy' follows the loss kind as in ``Model.compile``."""
     if isinstance(metric, str) and metric in ("accuracy", "acc"):
-        if "sparsecategorical" in loss_kind:
-            return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        if "categorical" in loss_kind:
-            return keras.metrics.CategoricalAccuracy(name="accuracy")
-        if "binary" in loss_kind:  # a logit > 0 is a probability > 0.5
-            return keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0 if from_logits else 0.5)
-        return keras.metrics.Accuracy(name="accuracy")
+        return _ACCURACY[loss_kind](from_logits)
     if isinstance(metric, keras.metrics.Metric):
         return type(metric).from_config(metric.get_config())  # a copy created in our scope
     fn = keras.metrics.get(metric)
@@ -140,35 +165,168 @@ def _metric(metric: Any, loss_kind: str, from_logits: bool):
         return fn
     if not callable(fn):  # keras.metrics.get(None) is None
         raise ValueError(f"not a metric: {metric!r}")
-    return keras.metrics.MeanMetricWrapper(fn, name=metric if isinstance(metric, str) else fn.__name__)
+    return keras.metrics.MeanMetricWrapper(
+        fn, name=metric if isinstance(metric, str) else fn.__name__
+    )
+
+
+def _metrics(metrics: Any, loss_kind: str, from_logits: bool) -> list[keras.metrics.Metric]:
+    result = []
+    for i, m in enumerate(
+        check_list("metrics", metrics, "Keras metric names or objects, e.g. ['accuracy']")
+    ):
+        try:
+            result.append(_metric(m, loss_kind, from_logits))
+        except (ValueError, TypeError):
+            raise ValueError(
+                "`metrics` must hold Keras metric names (e.g. 'accuracy', 'mae') or "
+                f"keras.metrics.Metric objects. Received: metrics[{i}]={_short(m)}"
+            ) from None
+    return result
+
+
+def _built_model(model: Any, policy: str | None) -> Any:
+    """Call a model-building function under the mixed-precision ``policy`` (then restore Keras's
+    global policy); a model object is returned as it is."""
+    if not callable(model) or isinstance(model, keras.Model):
+        return model
+    if policy is None:
+        return model()
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        return model()
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _check_model(model: Any, strategy: Any, policy: str | None) -> keras.Model:
+    check_type("model", model, keras.Model, "a keras.Model (or a function that builds one)")
+    if not model.built or not model.trainable_variables:
+        raise ValueError(
+            "`model` must be built (give it a keras.Input) and have trainable weights. "
+            f"Received: model={model.name!r} with built={model.built}"
+        )
+    if strategy is not None and not all(
+        strategy.extended.variable_created_in_scope(v.value) for v in model.variables
+    ):
+        raise ValueError(
+            "`model` must be created under `strategy.scope()` (or passed as a function that "
+            "builds it) so its variables are mirrored. Received: model built outside the scope"
+        )
+    policies = sorted({layer.dtype_policy.name for layer in model.layers})
+    if policy is not None and policies != [policy]:
+        raise ValueError(
+            f"`mixed_precision={policy!r}` needs a model whose layers were built under that policy: "
+            "pass a function that builds the model (the Trainer builds it under the policy), or call "
+            f"keras.mixed_precision.set_global_policy({policy!r}) before building it. "
+            f"Received: model with layer policies {policies}"
+        )
+    return model
+
+
+def _optimizer(optimizer: Any, model: keras.Model, copy: bool) -> keras.optimizers.Optimizer:
+    """The Keras optimizer (a copy bound to the strategy's scope if ``copy``), wrapped in a
+    ``LossScaleOptimizer`` when a layer computes in float16, built for the model's weights."""
+    if copy and isinstance(optimizer, keras.optimizers.Optimizer):
+        optimizer = type(optimizer).from_config(optimizer.get_config())
+    optimizer = _keras_object(
+        "optimizer",
+        optimizer,
+        keras.optimizers.get,
+        "a Keras optimizer name (e.g. 'adam', 'sgd') or a keras.optimizers.Optimizer",
+    )
+    float16 = any(layer.compute_dtype == "float16" for layer in model.layers)
+    if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(model.trainable_variables)
+    return optimizer
 
 
 def _finite(x: Any, name: str, step: Any) -> Any:
     """``x`` itself, but only once it is checked for NaN/inf (``check_numerics=True``): everything
     computed from it -- the gradients, the weight update -- waits for the check, and a failed check
     stops the compiled epoch *before* that step's update. The error names the batch ``step``."""
-    import tensorflow as tf
-
     if not x.dtype.is_floating:
         return x
-    finite = tf.reduce_all(tf.math.is_finite(x))  # one fused pass (faster than CheckNumerics on CPU)
-    with tf.control_dependencies([tf.debugging.Assert(finite, [_CHECK_NUMERICS.format(name), step])]):
+    finite = tf.reduce_all(
+        tf.math.is_finite(x)
+    )  # one fused pass (faster than CheckNumerics on CPU)
+    with tf.control_dependencies(
+        [tf.debugging.Assert(finite, [_CHECK_NUMERICS.format(name), step])]
+    ):
         return tf.identity(x)
 
 
-_CHECK_NUMERICS = "nnlib check_numerics: `{}` holds NaN/inf in batch"
-
-
-def _compile(fn: Callable) -> Callable:
-    """``tf.function(fn)``, with retracing statistics kept per Trainer.
+def _compile(fn: Callable, jit_compile: bool = False) -> Callable:
+    """``tf.function(fn, jit_compile=...)``, with retracing statistics kept per Trainer.
 
     TensorFlow warns about "excessive retracing" when functions with the same code are traced
     five times, which happens legitimately when a notebook builds several Trainers; wrapping
     ``fn`` in a ``partial`` gives each Trainer's function its own statistics.
     """
-    import tensorflow as tf
+    return tf.function(functools.partial(fn), jit_compile=jit_compile)
 
-    return tf.function(functools.partial(fn))
+
+class _Default:
+    """The default of an option that applies only to array inputs (``fit``'s ``batch_size``,
+    ``shuffle``, ``seed``): it shows as its value, and tells a value left out from one given."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+def _value(option: Any) -> Any:
+    return option.value if isinstance(option, _Default) else option
+
+
+def _check_options_used(options: dict[str, Any], train: Any, validation_data: Any) -> None:
+    """An array-only option of ``fit`` that the caller gave but no input would use is an error."""
+    train_arrays = not isinstance(train, tf.data.Dataset)
+    val_arrays = validation_data is not None and not isinstance(validation_data, tf.data.Dataset)
+    used = {
+        "batch_size": train_arrays or val_arrays,
+        "shuffle": train_arrays,
+        "seed": train_arrays and _value(options["shuffle"]),
+    }
+    for name, value in options.items():
+        if isinstance(value, _Default) or used[name]:
+            continue
+        why = (
+            "it seeds the shuffling, and shuffle=False"
+            if train_arrays
+            else (
+                "`train` is a tf.data.Dataset, which is batched and shuffled where it is built "
+                "(e.g. nnlib.data.to_dataset(x, y, batch_size=32, shuffle=True, seed=0))"
+            )
+        )
+        raise ValueError(
+            f"`{name}` would be ignored: {why}. Leave `{name}` out. Received: {name}={_short(value)}"
+        )
+
+
+class _CallbackList(keras.callbacks.CallbackList):
+    """Keras's ``CallbackList``, except that ``on_epoch_end`` passes the logs in the Trainer's
+    order (``loss``, metrics, ``val_*``, as :class:`History` records them; Keras sorts them)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, dict(logs or {}))
+
+
+@dataclasses.dataclass
+class _Epochs:
+    """What the epoch loop of one ``fit`` needs."""
+
+    epoch_fn: Callable  # the compiled pass over the training batches
+    train: Any  # the distributed training data
+    val: Any  # the distributed validation data, or None
+    extensions: list  # the TrainerCallbacks among the callbacks
+    guard: bool  # a callback watches for divergence
+    record_grad_norms: bool
 
 
 class Trainer:
@@ -177,20 +335,36 @@ class Trainer:
     Args:
         model: a ``keras.Model`` with a known input shape (e.g. from :mod:`nnlib.models`), or a
             zero-argument function that builds one. With ``strategy=`` pass the function (or build
-            the model under ``strategy.scope()``) so its variables are mirrored.
-        loss: a Keras loss name, ``keras.losses.Loss`` object or per-example loss function.
+            the model under ``strategy.scope()``) so its variables are mirrored; with
+            ``mixed_precision=`` pass the function (or build the model under that policy).
+        loss: a Keras loss name, ``keras.losses.Loss`` object or per-example loss function. Its
+            kind (:data:`LOSS_KINDS`) decides how labels are checked and what ``"accuracy"``
+            means; read it as ``trainer.loss_kind``.
         optimizer: a Keras optimizer name or object (its variables are created here; under a
-            ``strategy`` the trainer uses a copy made in ``strategy.scope()``: read
-            ``trainer.optimizer``).
+            ``strategy`` the trainer uses a copy made in ``strategy.scope()``, and with float16
+            layers a ``LossScaleOptimizer`` around it: read ``trainer.optimizer``).
         metrics: Keras metric names or objects; ``"accuracy"`` picks the sparse / categorical /
             binary accuracy that matches ``loss`` (threshold 0 for a binary loss with
             ``from_logits=True``). The trainer uses its own copies of metric objects. A list
             (``metrics=["accuracy"]``, as in Keras); ``None`` means none.
-        callbacks: ``keras.callbacks.Callback`` objects (``None``: none). The trainer calls
-            ``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end`` and ``on_train_end`` (the
-            batch loop is compiled, so there are no per-batch hooks) and honours
-            ``model.stop_training``.
+        callbacks: ``keras.callbacks.Callback`` objects (``None``: none), driven through Keras's
+            ``CallbackList``: ``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end`` and
+            ``on_train_end`` (the batch loop is compiled, so there are no per-batch hooks); the
+            trainer honours ``model.stop_training``. Callbacks that need more derive from
+            :class:`nnlib.callbacks.TrainerCallback`, the documented extension interface.
         strategy: a ``tf.distribute.Strategy``; ``None`` means the default (one device).
+        jit_compile: compile each training and evaluation step with XLA
+            (``tf.function(jit_compile=True)``); the loop over batches stays an ordinary
+            ``tf.function``, since XLA cannot compile an input pipeline. Results agree with
+            ``False`` to float32 rounding (XLA fuses and reorders operations), not bit for bit, and
+            repeat exactly on the CPU. (TensorFlow compiles with XLA also under op determinism;
+            ``keras.Model.compile(jit_compile=True)`` falls back to no XLA there.)
+        mixed_precision: ``None`` (the model's own dtype policy: whatever
+            ``keras.mixed_precision`` policy was global when it was built), ``"float32"``,
+            ``"mixed_float16"`` or ``"mixed_bfloat16"`` (the Trainer builds the model under that
+            policy, or checks that a built model uses it). The loss is computed in float32;
+            whenever a layer computes in float16 the optimizer is wrapped in
+            ``keras.optimizers.LossScaleOptimizer`` (its scale: ``trainer.optimizer.dynamic_scale``).
 
     Example:
         >>> trainer = Trainer(nnlib.models.mlp(64), "sparse_categorical_crossentropy", "adam")  # doctest: +SKIP
@@ -206,135 +380,121 @@ class Trainer:
         metrics: Sequence[Any] = (),
         callbacks: Sequence[Any] = (),
         strategy: Any = None,
+        jit_compile: bool = False,
+        mixed_precision: str | None = None,
     ) -> None:
-        import keras
-        import tensorflow as tf
-
         if strategy is not None:
             check_type("strategy", strategy, tf.distribute.Strategy, "a tf.distribute.Strategy")
         self.strategy = strategy or tf.distribute.get_strategy()
+        self.jit_compile = check_bool("jit_compile", jit_compile)
+        self.mixed_precision = check_one_of("mixed_precision", mixed_precision, _POLICIES)
         with self.strategy.scope():  # every variable below is created (mirrored) here
-            if callable(model) and not isinstance(model, keras.Model):
-                model = model()
-            check_type("model", model, keras.Model, "a keras.Model (or a function that builds one)")
-            if not model.built or not model.trainable_variables:
-                raise ValueError(
-                    "`model` must be built (give it a keras.Input) and have trainable weights. "
-                    f"Received: model={model.name!r} with built={model.built}"
-                )
-            if strategy is not None and not all(
-                self.strategy.extended.variable_created_in_scope(v.value) for v in model.variables
-            ):
-                raise ValueError(
-                    "`model` must be created under `strategy.scope()` (or passed as a function that "
-                    "builds it) so its variables are mirrored. Received: model built outside the scope"
-                )
-            self.model = model
-            if strategy is not None and isinstance(optimizer, keras.optimizers.Optimizer):
-                optimizer = type(optimizer).from_config(optimizer.get_config())  # bound to the scope
-            self.optimizer = _keras_object(
-                "optimizer", optimizer, keras.optimizers.get,
-                "a Keras optimizer name (e.g. 'adam', 'sgd') or a keras.optimizers.Optimizer",
-            )
-            self.optimizer.build(model.trainable_variables)
+            given = None if strategy is None else self.strategy
+            self.model = _check_model(_built_model(model, mixed_precision), given, mixed_precision)
+            self.optimizer = _optimizer(optimizer, self.model, copy=strategy is not None)
             self.loss_fn = _per_example(loss)
-            self._loss_kind = _loss_name(self.loss_fn)
-            self._target_kind = _target_kind(self._loss_kind)
-            config = self.loss_fn.get_config() if hasattr(self.loss_fn, "get_config") else {}
-            from_logits = bool(config.get("from_logits", False))
-            self.metrics = []
-            for i, m in enumerate(_as_list("metrics", metrics, "Keras metric names or objects, e.g. ['accuracy']")):
-                try:
-                    self.metrics.append(_metric(m, self._loss_kind, from_logits))
-                except (ValueError, TypeError):
-                    raise ValueError(
-                        "`metrics` must hold Keras metric names (e.g. 'accuracy', 'mae') or "
-                        f"keras.metrics.Metric objects. Received: metrics[{i}]={_short(m)}"
-                    ) from None
-            self._last_good = None  # weight backups, created when a DivergenceGuard asks for them
-        self.callbacks = _as_list("callbacks", callbacks, "keras.callbacks.Callback objects")
-        for i, cb in enumerate(self.callbacks):
-            _check_callback(i, cb)
-        self.initial_epoch = 0  # a ResumableCheckpoint moves it forward in on_train_begin
-        self._epoch_fns: dict = {}
+            self.loss_kind = _loss_kind(self.loss_fn)
+            self.metrics = _metrics(metrics, self.loss_kind, _from_logits(self.loss_fn))
+            self._last_good = None  # weight backups, made when a callback watches for divergence
+        self.callbacks = check_callbacks(callbacks)
+        self.initial_epoch = 0  # the epoch the last fit started at (> 0 after a resume)
+        self._compiled: dict = {}
+        variables = {id(v): i for i, v in enumerate(self.model.trainable_variables)}
         self._layer_groups = [
-            (layer.name, [self._var_index(w) for w in layer.trainable_weights])
-            for layer in model.layers
+            (layer.name, [variables[id(w)] for w in layer.trainable_weights])
+            for layer in self.model.layers
             if layer.trainable_weights
         ]
 
-    def _var_index(self, w) -> int:
-        for i, v in enumerate(self.model.trainable_variables):
-            if v is w:
-                return i
-        raise AssertionError("layer weight not in model.trainable_variables")  # internal invariant
+    # ------------------------------------------------------------------ the compiled steps
 
-    # ------------------------------------------------------------------ the training step
-
-    def _train_step(self, x, y, record_grad_norms: bool, check_numerics: bool, step):
+    def _train_step(self, x, y, record_grad_norms: bool):
         """One optimizer step on this replica's slice of the batch (runs inside tf.function)."""
-        import tensorflow as tf
-
-        if check_numerics:  # the batch must be finite before anything is computed from it
-            x, y = _finite(x, "train x", step), _finite(y, "train y", step)
         ctx = tf.distribute.get_replica_context()
         # 0. The global batch size: this step's samples summed over all replicas.
         global_batch = ctx.all_reduce("sum", tf.shape(y)[0])
         with tf.GradientTape() as tape:
-            # 1. Forward pass in training mode (dropout active).
-            y_pred = self.model(x, training=True)
+            # 1. Forward pass in training mode (dropout active); the loss is computed in float32.
+            y_pred = tf.cast(self.model(x, training=True), tf.float32)
             # 2. Per-example losses, summed and divided by the GLOBAL batch size.
-            per_example = self.loss_fn(y, y_pred)
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+            loss = tf.nn.compute_average_loss(
+                self.loss_fn(y, y_pred), global_batch_size=global_batch
+            )
             # 3. Regularization penalties, split evenly across replicas.
             if self.model.losses:
-                loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
-        # 4. Gradients of this replica's share of the loss.
-        grads = tape.gradient(loss, self.model.trainable_variables)
-        # 5. One update; the optimizer sums the replicas' gradients first.
+                loss += tf.nn.scale_regularization_loss(
+                    tf.add_n([tf.cast(p, tf.float32) for p in self.model.losses])
+                )
+            # 4. Mixed float16: the loss times the loss scale S (otherwise the loss itself).
+            scaled_loss = self.optimizer.scale_loss(loss)
+        # 5. Gradients of this replica's share of the (scaled) loss.
+        grads = tape.gradient(scaled_loss, self.model.trainable_variables)
+        norms = self._grad_norms(ctx, grads) if record_grad_norms else tf.zeros([0])
+        # 6. One update; the optimizer sums the replicas' gradients (and divides them by S) first.
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        # 6. Metrics accumulate over the epoch (their variables sum across replicas).
+        # 7. Metrics accumulate over the epoch (their variables sum across replicas).
         for metric in self.metrics:
             metric.update_state(y, y_pred)
-        norms = tf.zeros([0])
-        if record_grad_norms:  # per-layer norm of the full (all-replica) gradient
-            full = ctx.all_reduce("sum", grads)
-            norms = tf.stack([tf.linalg.global_norm([full[i] for i in idx]) for _, idx in self._layer_groups])
         return loss, tf.cast(tf.shape(y)[0], tf.float32), norms
+
+    def _grad_norms(self, ctx, grads):
+        """Per-layer norms of the full (all-replica, unscaled) gradient."""
+        full = ctx.all_reduce("sum", grads)
+        scale = (
+            self.optimizer.dynamic_scale
+            if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+            else 1.0
+        )
+        return (
+            tf.stack(
+                [tf.linalg.global_norm([full[i] for i in idx]) for _, idx in self._layer_groups]
+            )
+            / scale
+        )
 
     def _eval_step(self, x, y):
         """Loss sum and metric updates on one replica's slice, in inference mode."""
-        import tensorflow as tf
-
-        y_pred = self.model(x, training=False)
-        per_example = self.loss_fn(y, y_pred)
+        y_pred = tf.cast(self.model(x, training=False), tf.float32)
         for metric in self.metrics:
             metric.update_state(y, y_pred)
-        return tf.reduce_sum(per_example), tf.cast(tf.shape(y)[0], tf.float32)
+        return tf.reduce_sum(self.loss_fn(y, y_pred)), tf.cast(tf.shape(y)[0], tf.float32)
+
+    def _step(self, name: str) -> Callable:
+        """The train or eval step; its own XLA-compiled ``tf.function`` with ``jit_compile``."""
+        step = {"train": self._train_step, "eval": self._eval_step}[name]
+        if not self.jit_compile:
+            return step  # traced inline into the epoch's tf.function
+        if name not in self._compiled:
+            self._compiled[name] = _compile(step, jit_compile=True)
+        return self._compiled[name]
 
     def _train_epoch_fn(self, record_grad_norms: bool, guard: bool, check_numerics: bool):
         """The compiled epoch: a loop over the (distributed) dataset with no Python in between."""
-        key = (record_grad_norms, guard, check_numerics)
-        if key in self._epoch_fns:
-            return self._epoch_fns[key]
-        import tensorflow as tf
-
-        strategy, SUM = self.strategy, tf.distribute.ReduceOp.SUM
-        n_layers = len(self._layer_groups)
+        key = ("train_epoch", record_grad_norms, guard, check_numerics)
+        if key in self._compiled:
+            return self._compiled[key]
+        strategy, SUM, train_step = self.strategy, tf.distribute.ReduceOp.SUM, self._step("train")
         floats = [w for w in self.model.weights if tf.as_dtype(w.dtype).is_floating]
 
         def train_epoch(dataset):
             loss_sum, count = tf.constant(0.0), tf.constant(0.0)
-            norm_sum = tf.zeros([n_layers if record_grad_norms else 0])
-            step, bad_step, bad_loss = tf.constant(0, tf.int64), tf.constant(-1, tf.int64), tf.constant(0.0)
+            norm_sum = tf.zeros([len(self._layer_groups) if record_grad_norms else 0])
+            step, bad_step, bad_loss = (
+                tf.constant(0, tf.int64),
+                tf.constant(-1, tf.int64),
+                tf.constant(0.0),
+            )
             bad_weights = tf.constant(False)
             for x, y in iter(dataset):  # a tf.while_loop over get_next, not a tf.data reduce
+                if check_numerics:  # the batch must be finite before anything is computed from it
+                    x, y = strategy.run(
+                        lambda x, y, s: (_finite(x, "train x", s), _finite(y, "train y", s)),
+                        args=(x, y, step),
+                    )
                 if guard:  # keep the weights before this step while no step has gone wrong
-                    ok = bad_step < 0
                     for backup, w in zip(self._last_good, self.model.weights):
-                        backup.assign(tf.where(ok, w.value, backup))
-                args = (x, y, record_grad_norms, check_numerics, step)
-                loss, n, norms = strategy.run(self._train_step, args=args)
+                        backup.assign(tf.where(bad_step < 0, w.value, backup))
+                loss, n, norms = strategy.run(train_step, args=(x, y, record_grad_norms))
                 loss, n = strategy.reduce(SUM, loss, axis=None), strategy.reduce(SUM, n, axis=None)
                 if record_grad_norms:  # identical on every replica: take the first
                     norm_sum += strategy.experimental_local_results(norms)[0]
@@ -342,58 +502,61 @@ class Trainer:
                 # leaves NaN/inf weights although the loss was finite (e.g. an overflowing step).
                 weights_ok = tf.constant(True)
                 if guard:
-                    weights_ok = tf.reduce_all([tf.reduce_all(tf.math.is_finite(w.value)) for w in floats])
+                    weights_ok = tf.reduce_all(
+                        [tf.reduce_all(tf.math.is_finite(w.value)) for w in floats]
+                    )
                 first_bad = (bad_step < 0) & tf.logical_not(tf.math.is_finite(loss) & weights_ok)
                 bad_step = tf.where(first_bad, step, bad_step)
                 bad_loss = tf.where(first_bad, loss, bad_loss)
                 bad_weights = tf.where(first_bad, tf.logical_not(weights_ok), bad_weights)
-                loss_sum += loss * n
-                count += n
-                step += 1
-            return loss_sum / count, norm_sum / tf.cast(step, tf.float32), bad_step, bad_loss, bad_weights
+                loss_sum, count, step = loss_sum + loss * n, count + n, step + 1
+            return (
+                loss_sum / count,
+                norm_sum / tf.cast(step, tf.float32),
+                bad_step,
+                bad_loss,
+                bad_weights,
+            )
 
-        self._epoch_fns[key] = _compile(train_epoch)
-        return self._epoch_fns[key]
+        self._compiled[key] = _compile(train_epoch)
+        return self._compiled[key]
 
     def _eval_fn(self):
-        if "eval" in self._epoch_fns:
-            return self._epoch_fns["eval"]
-        import tensorflow as tf
-
-        strategy, SUM = self.strategy, tf.distribute.ReduceOp.SUM
+        if "eval_epoch" in self._compiled:
+            return self._compiled["eval_epoch"]
+        strategy, SUM, eval_step = self.strategy, tf.distribute.ReduceOp.SUM, self._step("eval")
 
         def eval_epoch(dataset):
             loss_sum, count = tf.constant(0.0), tf.constant(0.0)
             for x, y in iter(dataset):
-                s, n = strategy.run(self._eval_step, args=(x, y))
+                s, n = strategy.run(eval_step, args=(x, y))
                 loss_sum += strategy.reduce(SUM, s, axis=None)
                 count += strategy.reduce(SUM, n, axis=None)
             return loss_sum / count
 
-        self._epoch_fns["eval"] = _compile(eval_epoch)
-        return self._epoch_fns["eval"]
+        self._compiled["eval_epoch"] = _compile(eval_epoch)
+        return self._compiled["eval_epoch"]
 
     # ------------------------------------------------------------------ input checks
 
     def _check_x(self, name: str, x_shape: tuple) -> None:
         want = tuple(self.model.input_shape[1:])
         got = tuple(x_shape[1:])
-        if len(want) != len(got) or any(w is not None and g is not None and w != g for w, g in zip(want, got)):
+        if len(want) != len(got) or any(
+            w is not None and g is not None and w != g for w, g in zip(want, got)
+        ):
             raise ValueError(
                 f"`{name}` must have shape (batch, {', '.join(str(w) for w in want)}) to match the "
                 f"model's input. Received: {name}.shape={tuple(x_shape)}"
             )
 
     def _check_y(self, name: str, y: np.ndarray) -> None:
-        """Targets that fit the loss: sparse labels, one-hot rows or binary values (with a fix)."""
-        check_targets(name, y, self._target_kind, tuple(self.model.output_shape[1:]))
+        """Targets that fit the loss kind: sparse labels, one-hot rows or binary values; a
+        mismatch (one-hot rows for a sparse loss, NaN labels) gets a message with the fix."""
+        check_targets(name, y, self.loss_kind, tuple(self.model.output_shape[1:]))
 
     def _as_dataset(self, name: str, data: Any, batch_size: int, shuffle: bool, seed: int):
         """Validate ``data`` (a dataset of (x, y) batches or an (x, y) pair) -> tf.data.Dataset."""
-        import tensorflow as tf
-
-        from nnlib.data import to_dataset
-
         if isinstance(data, tf.data.Dataset):
             spec = data.element_spec
             if not (isinstance(spec, tuple) and len(spec) == 2):
@@ -409,7 +572,9 @@ class Trainer:
         if isinstance(data, (tuple, list)) and len(data) == 2:
             x, y = as_float_array(f"{name} x", data[0]), as_array(f"{name} y", data[1])
             check_same_length(f"{name} x", x, f"{name} y", y)
-            x = cast_finite(f"{name} x", check_finite(f"{name} x", x), np.float32)  # to_dataset's dtype
+            x = cast_finite(
+                f"{name} x", check_finite(f"{name} x", x), np.float32
+            )  # to_dataset's dtype
             self._check_x(f"{name} x", x.shape)
             self._check_y(f"{name} y", check_real_dtype(f"{name} y", y))
             if y.dtype.kind == "f":
@@ -420,7 +585,24 @@ class Trainer:
             f"Received: {name} of type {type(data).__name__}"
         )
 
-    # ------------------------------------------------------------------ public API
+    def _prepare_data(self, train, validation_data, batch_size, shuffle, seed):
+        """Both data sets checked and batched; an array-only option with no arrays to apply to is
+        an error (a ``tf.data.Dataset`` is batched and shuffled where it is built)."""
+        options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed}
+        batch_size = check_int("batch_size", _value(batch_size), minimum=1)
+        shuffle, seed = (
+            check_bool("shuffle", _value(shuffle)),
+            check_int("seed", _value(seed), minimum=0),
+        )
+        _check_options_used(options, train, validation_data)
+        train = self._as_dataset("train", train, batch_size, shuffle, seed)
+        if validation_data is not None:
+            validation_data = self._as_dataset(
+                "validation_data", validation_data, batch_size, False, 0
+            )
+        return train, validation_data
+
+    # ------------------------------------------------------------------ fit, in four parts
 
     def fit(
         self,
@@ -428,12 +610,12 @@ class Trainer:
         validation_data: Any = None,
         epochs: int = 1,
         verbose: int = 0,
-        batch_size: int = 32,
-        shuffle: bool = True,
-        seed: int = 0,
+        batch_size: int = _Default(32),
+        shuffle: bool = _Default(True),
+        seed: int = _Default(0),
         record_grad_norms: bool = False,
         check_numerics: bool = False,
-    ):
+    ) -> keras.callbacks.History:
         r"""Train for ``epochs`` passes over ``train``; return a ``keras.callbacks.History``.
 
         Args:
@@ -441,12 +623,15 @@ class Trainer:
                 :func:`nnlib.data.to_dataset`), or an ``(x, y)`` pair of arrays, which is batched
                 with ``batch_size`` and reshuffled every epoch with ``seed`` if ``shuffle``.
                 Before the first step, arrays are checked completely (lengths, finiteness, input
-                shape, labels within the model's classes); a dataset is checked on its
+                shape, labels that fit the loss kind); a dataset is checked on its
                 ``element_spec`` and its first batch.
             validation_data: the same kinds, evaluated after every epoch (``val_`` keys).
             epochs: index of the last epoch, ``>= 1`` (as in Keras: a resumed run continues up to it).
             verbose: ``0`` silent; ``1`` adds a :class:`nnlib.callbacks.ProgressBar`.
-            batch_size, shuffle, seed: only used when ``train`` is a pair of arrays.
+            batch_size, shuffle, seed: for arrays only. Giving one that no input uses -- any of
+                them with a ``tf.data.Dataset`` as ``train`` (``batch_size`` is still used by
+                validation arrays), or ``seed`` with ``shuffle=False`` -- is a ``ValueError``
+                rather than silently ignored.
             record_grad_norms: record the per-layer gradient norm
                 :math:`\lVert \nabla_{\theta_l}\mathcal L\rVert_2`, averaged over the epoch's
                 steps, as ``history["grad_norm/<layer name>"]``.
@@ -461,92 +646,53 @@ class Trainer:
             A ``keras.callbacks.History`` whose ``history`` maps ``"loss"``, metric names,
             ``"val_loss"``, ``"val_<metric>"`` (and gradient norms) to per-epoch lists of floats.
         """
-        import keras
-        import tensorflow as tf
-
-        from nnlib.callbacks import DivergenceGuard, ProgressBar
-
+        # 1. Prepare the data: every argument checked once, before any step.
         epochs = check_int("epochs", epochs, minimum=1)
         verbose = check_int("verbose", verbose, minimum=0)
-        batch_size = check_int("batch_size", batch_size, minimum=1)  # checked even where unused
-        shuffle, seed = check_bool("shuffle", shuffle), check_int("seed", seed, minimum=0)
-        check_bool("record_grad_norms", record_grad_norms)
+        record_grad_norms = check_bool("record_grad_norms", record_grad_norms)
         check_numerics = check_bool("check_numerics", check_numerics)
-        train = self._as_dataset("train", train, batch_size, shuffle, seed)
-        if validation_data is not None:
-            validation_data = self._as_dataset("validation_data", validation_data, batch_size, False, seed)
+        train, val = self._prepare_data(train, validation_data, batch_size, shuffle, seed)
+        # 2. Callbacks: the user's, a progress bar if verbose, and the History that fit returns.
         history = keras.callbacks.History()
+        callbacks = self._callback_list(history, epochs, verbose)
+        extensions = [cb for cb in callbacks.callbacks if isinstance(cb, TrainerCallback)]
+        guard = self._prepare_guard(extensions)
+        epoch_fn = self._train_epoch_fn(record_grad_norms, guard, check_numerics)
+        # 3. Resume: callbacks restore their state in on_train_begin and say where to start.
+        self.model.stop_training = False
+        callbacks.on_train_begin()
+        self.initial_epoch = self._resume(train, extensions)
+        data = self._distribute(train), self._distribute(val)
+        run = _Epochs(epoch_fn, *data, extensions, guard, record_grad_norms)
+        # 4. The epochs: one compiled pass over the batches, the logs, the callbacks.
+        logs: dict = {}
+        for epoch in range(self.initial_epoch, epochs):
+            callbacks.on_epoch_begin(epoch)
+            logs = self._run_epoch(epoch, run)
+            callbacks.on_epoch_end(epoch, logs)
+            if self.model.stop_training:
+                break
+        callbacks.on_train_end(logs)
+        return history
+
+    def _callback_list(self, history, epochs: int, verbose: int) -> keras.callbacks.CallbackList:
+        """Keras's ``CallbackList`` over the user's callbacks, a :class:`ProgressBar` when
+        ``verbose`` asks for one and none is there (as Keras adds its own), and ``history``."""
         callbacks = list(self.callbacks)
         if verbose and not any(isinstance(cb, ProgressBar) for cb in callbacks):
             callbacks.append(ProgressBar(verbose=verbose))
-        callbacks.append(history)
-        guards = [cb for cb in callbacks if isinstance(cb, DivergenceGuard)]
-        if guards:
-            self._check_weights_finite()
-        if guards and self._last_good is None:
-            import tensorflow as tf
-
-            with self.strategy.scope():
-                self._last_good = [tf.Variable(w.value, trainable=False) for w in self.model.weights]
         for cb in callbacks:
-            cb.set_model(self.model)
-            cb.set_params({"epochs": epochs, "verbose": verbose, "steps": None})
-            if hasattr(cb, "set_trainer"):
+            if isinstance(cb, TrainerCallback):
                 cb.set_trainer(self)
+        return _CallbackList(
+            [*callbacks, history], model=self.model, epochs=epochs, verbose=verbose, steps=None
+        )
 
-        self.model.stop_training = False
-        self.initial_epoch = 0
-        logs: dict = {}
-        for cb in callbacks:
-            cb.on_train_begin(logs)
-        for _ in range(self.initial_epoch):  # resumed: replay the data order of the done epochs
-            for _ in train:
-                pass
-        train_epoch = self._train_epoch_fn(record_grad_norms, bool(guards), check_numerics)
-        dist_train = self.strategy.experimental_distribute_dataset(train)
-        if validation_data is not None:
-            dist_val = self.strategy.experimental_distribute_dataset(validation_data)
-        for epoch in range(self.initial_epoch, epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, {})
-            steps_before = int(self.optimizer.iterations.numpy())
-            for metric in self.metrics:
-                metric.reset_state()
-            try:
-                loss, norms, bad_step, bad_loss, bad_weights = train_epoch(dist_train)
-            except tf.errors.InvalidArgumentError as err:  # check_numerics found a bad batch
-                found = re.search(r"`(train [xy])` holds NaN/inf in batch\]\s*\[(\d+)\]", str(err))
-                if found is None:
-                    raise
-                what, batch = found.group(1), int(found.group(2))
-                # Keras counts a step before its update: the aborted step may have been counted.
-                self.optimizer.iterations.assign(steps_before + batch)
-                raise ValueError(
-                    f"`train` must hold finite values in every batch: batch {batch} of epoch {epoch} "
-                    f"has NaN/inf in `{what}` (check_numerics=True). Training stopped before its step. "
-                    f"Received: {what} of batch {batch} with NaN/inf"
-                ) from None
-            logs = {"loss": float(loss)}
-            logs.update({m.name: float(m.result()) for m in self.metrics})
-            if guards and int(bad_step) >= 0:
-                last_good = [b.numpy() for b in self._last_good]
-                for guard in guards:
-                    guard.on_divergence(epoch, steps_before + int(bad_step), float(bad_loss), last_good,
-                                        weights_finite=not bool(bad_weights))
-            if validation_data is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate(dist_val).items()})
-            if record_grad_norms:
-                logs.update({f"grad_norm/{name}": float(v) for (name, _), v in zip(self._layer_groups, norms.numpy())})
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.model.stop_training:
-                break
-        for cb in callbacks:
-            cb.on_train_end(logs)
-        return history
-
-    def _check_weights_finite(self) -> None:
-        """A guard restores the last finite weights: there must be some to start from."""
+    def _prepare_guard(self, extensions: list) -> bool:
+        """With a callback that watches for divergence: finite weights to start from, and the
+        variables that keep the weights from before each step."""
+        if not any(cb.watches_divergence for cb in extensions):
+            return False
         for w in self.model.weights:
             value = np.asarray(w.numpy())
             if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
@@ -554,6 +700,71 @@ class Trainer:
                     "`model` must have finite weights when training starts with a DivergenceGuard "
                     f"(it can only restore finite weights). Received: {w.path} with NaN/inf values"
                 )
+        if self._last_good is None:
+            with self.strategy.scope():
+                self._last_good = [
+                    tf.Variable(w.value, trainable=False) for w in self.model.weights
+                ]
+        return True
+
+    def _resume(self, train, extensions: list) -> int:
+        """The epoch to start at: the largest ``initial_epoch`` of the callbacks. The data order
+        of the epochs already done is replayed, so a seeded, reshuffled dataset continues."""
+        initial_epoch = max((cb.initial_epoch for cb in extensions), default=0)
+        for _ in range(initial_epoch):
+            for _ in train:
+                pass
+        return initial_epoch
+
+    def _distribute(self, data):
+        return None if data is None else self.strategy.experimental_distribute_dataset(data)
+
+    def _run_epoch(self, epoch: int, run: _Epochs) -> dict[str, float]:
+        """One epoch: the compiled pass over the batches, a divergence report, validation, logs."""
+        steps_before = int(self.optimizer.iterations.numpy())
+        for metric in self.metrics:
+            metric.reset_state()
+        loss, norms, bad_step, bad_loss, bad_weights = self._call_epoch(run, epoch, steps_before)
+        logs = {"loss": float(loss), **{m.name: float(m.result()) for m in self.metrics}}
+        if run.guard and int(bad_step) >= 0:
+            last_good = [b.numpy() for b in self._last_good]
+            for cb in run.extensions:
+                cb.on_divergence(
+                    epoch,
+                    steps_before + int(bad_step),
+                    float(bad_loss),
+                    last_good,
+                    weights_finite=not bool(bad_weights),
+                )
+        if run.val is not None:
+            logs.update({f"val_{k}": v for k, v in self._evaluate(run.val).items()})
+        if run.record_grad_norms:
+            logs.update(
+                {
+                    f"grad_norm/{name}": float(v)
+                    for (name, _), v in zip(self._layer_groups, norms.numpy())
+                }
+            )
+        return logs
+
+    def _call_epoch(self, run: _Epochs, epoch: int, steps_before: int):
+        """``run.epoch_fn(run.train)``; a batch that fails ``check_numerics`` becomes a ValueError."""
+        try:
+            return run.epoch_fn(run.train)
+        except tf.errors.InvalidArgumentError as err:
+            found = re.search(r"`(train [xy])` holds NaN/inf in batch\]\s*\[(\d+)\]", str(err))
+            if found is None:
+                raise
+            what, batch = found.group(1), int(found.group(2))
+            # Keras counts a step before its update: the aborted step may have been counted.
+            self.optimizer.iterations.assign(steps_before + batch)
+            raise ValueError(
+                f"`train` must hold finite values in every batch: batch {batch} of epoch {epoch} "
+                f"has NaN/inf in `{what}` (check_numerics=True). Training stopped before its step. "
+                f"Received: {what} of batch {batch} with NaN/inf"
+            ) from None
+
+    # ------------------------------------------------------------------ evaluate, predict
 
     def evaluate(self, data: Any, batch_size: int = 32) -> dict[str, float]:
         """Mean loss (without regularization penalties) and metrics over ``data``.
@@ -573,9 +784,7 @@ class Trainer:
         for metric in self.metrics:
             metric.reset_state()
         loss = self._eval_fn()(dist_data)
-        results = {"loss": float(loss)}
-        results.update({m.name: float(m.result()) for m in self.metrics})
-        return results
+        return {"loss": float(loss), **{m.name: float(m.result()) for m in self.metrics}}
 
     def predict(self, x: Any, batch_size: int = 32) -> np.ndarray:
         """Model outputs (logits or probabilities, as the model gives them) in inference mode.
@@ -586,12 +795,8 @@ class Trainer:
             batch_size: batch size for an array.
 
         Returns:
-            A NumPy array of shape ``(n, outputs)``.
+            A NumPy array of shape ``(n, outputs)``, float32 (also under mixed precision).
         """
-        import tensorflow as tf
-
-        from nnlib.data import to_dataset
-
         if not isinstance(x, tf.data.Dataset):
             x = as_float_array("x", x)
             self._check_x("x", x.shape)
@@ -600,7 +805,10 @@ class Trainer:
             x = to_dataset(x, batch_size=check_int("batch_size", batch_size, minimum=1))
         elif isinstance(x.element_spec, tuple):
             x = x.map(lambda xb, *rest: xb)
-        if "predict" not in self._epoch_fns:
-            self._epoch_fns["predict"] = _compile(lambda xb: self.model(xb, training=False))
-        forward = self._epoch_fns["predict"]
+        if "predict" not in self._compiled:
+            self._compiled["predict"] = _compile(
+                lambda xb: tf.cast(self.model(xb, training=False), tf.float32),
+                jit_compile=self.jit_compile,
+            )
+        forward = self._compiled["predict"]
         return np.concatenate([forward(xb).numpy() for xb in x], axis=0)

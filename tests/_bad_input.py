@@ -9,13 +9,15 @@ names the argument (in backticks, as every ``nnlib`` message does) and ends with
 ``COUNT`` tallies the invalid-input examples run; with ``NNLIB_COUNT_INVALID=<file>`` in the
 environment each test module appends its tally to that file (the issue asks for the number).
 """
+
 from __future__ import annotations
 
 import collections
 import os
 import re
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -33,10 +35,16 @@ def expect_clear_error(call: Callable[[], Any], name: str, module: str) -> Excep
         try:
             result = call()
         except (ValueError, TypeError) as err:
-            message = str(err)  # the name in backticks, or (element names such as "gradient 0") as words
-            named = f"`{name}" in message or re.search(rf"(?<![\w`]){re.escape(name)}(?![\w`])", message)
+            message = str(
+                err
+            )  # the name in backticks, or (element names such as "gradient 0") as words
+            named = f"`{name}" in message or re.search(
+                rf"(?<![\w`]){re.escape(name)}(?![\w`])", message
+            )
             assert named, f"the message does not name `{name}`: {message!r}"
-            assert re.search(r"Received: .+\Z", message, re.S), f"no final 'Received: ...': {message!r}"
+            assert re.search(r"Received: .+\Z", message, re.S), (
+                f"no final 'Received: ...': {message!r}"
+            )
             return err
     raise AssertionError(f"invalid `{name}` accepted; returned {result!r:.200}")
 
@@ -82,7 +90,11 @@ def not_real_array(min_dims: int = 1) -> st.SearchStrategy:
         st.text(max_size=3),
         st.binary(max_size=3),
         hnp.arrays(np.complex128, shapes, elements=complex_elements),
-        hnp.arrays(np.dtype("m8[s]"), shapes, elements=st.integers(-9, 9).map(lambda i: np.timedelta64(i, "s"))),
+        hnp.arrays(
+            np.dtype("m8[s]"),
+            shapes,
+            elements=st.integers(-9, 9).map(lambda i: np.timedelta64(i, "s")),
+        ),
         hnp.arrays(np.dtype("M8[D]"), shapes),
         st.lists(st.integers(min_value=2**64, max_value=2**70), min_size=1, max_size=3),
         st.lists(st.none(), min_size=1, max_size=3),
@@ -115,8 +127,9 @@ def not_a_number() -> st.SearchStrategy:
     )
 
 
-def numbers_outside(low: float | None, high: float | None, low_open: bool = False,
-                    high_open: bool = False) -> st.SearchStrategy:
+def numbers_outside(
+    low: float | None, high: float | None, low_open: bool = False, high_open: bool = False
+) -> st.SearchStrategy:
     """Finite floats outside an interval (``low_open``: ``low`` itself is outside too)."""
     parts = []
     if low is not None:
@@ -128,8 +141,12 @@ def numbers_outside(low: float | None, high: float | None, low_open: bool = Fals
     return st.one_of(*parts)
 
 
-def bad_number(low: float | None = None, high: float | None = None, low_open: bool = False,
-               high_open: bool = False) -> st.SearchStrategy:
+def bad_number(
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> st.SearchStrategy:
     """A number argument's invalid values: not a number, or outside [low, high]."""
     if low is None and high is None:
         return not_a_number()
@@ -139,8 +156,12 @@ def bad_number(low: float | None = None, high: float | None = None, low_open: bo
 def not_an_int() -> st.SearchStrategy:
     """Not an integer: floats (integral ones too), bools, None, text, lists, complex numbers."""
     return st.one_of(
-        st.floats(allow_nan=True), st.booleans(), st.sampled_from([np.True_, np.float64(2.0)]),
-        st.none(), st.text(max_size=3), st.lists(st.integers(0, 3), min_size=1, max_size=2),
+        st.floats(allow_nan=True),
+        st.booleans(),
+        st.sampled_from([np.True_, np.float64(2.0)]),
+        st.none(),
+        st.text(max_size=3),
+        st.lists(st.integers(0, 3), min_size=1, max_size=2),
         st.complex_numbers(max_magnitude=5),
     )
 
@@ -158,27 +179,49 @@ def bad_int(minimum: int | None = None, maximum: int | None = None) -> st.Search
 def not_a_bool() -> st.SearchStrategy:
     """Not a bool (np.bool_ *is* one): ints, floats, None, text, lists, arrays."""
     return st.one_of(
-        st.integers(), st.floats(), st.none(), st.text(max_size=3),
-        st.lists(st.booleans(), min_size=1, max_size=2), st.just(np.array([True])),
+        st.integers(),
+        st.floats(),
+        st.none(),
+        st.text(max_size=3),
+        st.lists(st.booleans(), min_size=1, max_size=2),
+        st.just(np.array([True])),
         st.sampled_from([np.int64(1), np.float32(0.0)]),
     )
 
 
 def bad_pair(minimum: int = 1) -> st.SearchStrategy:
     """Invalid values of an int-or-pair argument (``stride=2`` or ``pool_size=(2, 3)``)."""
+
     def valid_pair(v):
-        return isinstance(v, (list, tuple)) and len(v) == 2 and all(
-            isinstance(i, int) and not isinstance(i, bool) and i >= minimum for i in v)
-    return (bad_int(minimum) | st.tuples(st.integers(1, 3), bad_int(minimum)) | st.just((1, 2, 3))).filter(
-        lambda v: not valid_pair(v))
+        return (
+            isinstance(v, (list, tuple))
+            and len(v) == 2
+            and all(isinstance(i, int) and not isinstance(i, bool) and i >= minimum for i in v)
+        )
+
+    return (
+        bad_int(minimum) | st.tuples(st.integers(1, 3), bad_int(minimum)) | st.just((1, 2, 3))
+    ).filter(lambda v: not valid_pair(v))
 
 
 def not_callable() -> st.SearchStrategy:
-    return st.one_of(st.integers(), st.floats(), st.none(), st.text(max_size=3), st.lists(st.integers(), max_size=2))
+    return st.one_of(
+        st.integers(),
+        st.floats(),
+        st.none(),
+        st.text(max_size=3),
+        st.lists(st.integers(), max_size=2),
+    )
 
 
 def not_a_str() -> st.SearchStrategy:
-    return st.one_of(st.integers(), st.floats(), st.none(), st.booleans(), st.lists(st.text(max_size=2), max_size=2))
+    return st.one_of(
+        st.integers(),
+        st.floats(),
+        st.none(),
+        st.booleans(),
+        st.lists(st.text(max_size=2), max_size=2),
+    )
 
 
 def not_one_of(options: list[str]) -> st.SearchStrategy:
@@ -186,5 +229,7 @@ def not_one_of(options: list[str]) -> st.SearchStrategy:
     return st.one_of(
         st.text(max_size=6).filter(lambda s: s not in options),
         st.sampled_from([o.upper() for o in options if o.upper() not in options] or ["?"]),
-        st.integers(), st.none(), st.lists(st.sampled_from(options), min_size=1, max_size=1),
+        st.integers(),
+        st.none(),
+        st.lists(st.sampled_from(options), min_size=1, max_size=1),
     )

@@ -3,6 +3,7 @@
 Nothing here is a test. ``test_browser.py`` uses one server and one browser for the whole module
 (pytest-xdist's ``--dist loadscope`` keeps a module on one worker).
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,7 +46,11 @@ def book_sources() -> list[Path]:
     files = [ROOT / n for n in ("_config.yml", "_toc.yml", "references.bib", "package-lock.json")]
     files += ROOT.glob("*.md")
     for folder in ("chapters", "_static"):
-        files += (p for p in (ROOT / folder).rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+        files += (
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts
+        )
     return [p for p in files if p.exists() and p.name != "README.md"]
 
 
@@ -64,10 +69,15 @@ def build_book() -> None:
     """Build with the project's build command (jupyter-book build --all -W -n --keep-going)."""
     proc = subprocess.run(
         ["bash", str(ROOT / "scripts" / "build_book.sh")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"scripts/build_book.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+        raise RuntimeError(
+            f"scripts/build_book.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}"
+        )
 
 
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
@@ -84,10 +94,17 @@ def pdf_is_stale() -> str | None:
 
 def build_pdf() -> None:
     """Build the PDF with the project's command (scripts/build_pdf.sh, which builds the HTML too)."""
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "build_pdf.sh")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=1200)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build_pdf.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"scripts/build_pdf.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+        raise RuntimeError(
+            f"scripts/build_pdf.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}"
+        )
 
 
 def html_pages() -> list[str]:
@@ -115,7 +132,7 @@ class BookServer:
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "BookServer":
+    def __enter__(self) -> BookServer:
         self.thread.start()
         return self
 
@@ -132,11 +149,14 @@ def find_browser() -> tuple[str, str] | str:
     except ImportError:
         return "the Python package selenium is not installed (requirements.txt pins it)"
     chromium = os.environ.get("CHROMIUM") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+    )
     driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
     if not chromium or not driver:
-        return ("Chromium and chromedriver are not installed "
-                "(Debian: apt-get install chromium chromium-driver; .ci/run does this)")
+        return (
+            "Chromium and chromedriver are not installed "
+            "(Debian: apt-get install chromium chromium-driver; .ci/run does this)"
+        )
     return chromium, driver
 
 

@@ -8,6 +8,7 @@ not erase the others. ``python -m tools.reproducibility`` turns that file into t
 A file's time is the sum of its tests' setup + call + teardown durations; for a notebook that
 includes starting its kernel (nbval does that in the first cell's setup).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def summarize(records: list[tuple[str, str, str, float]]) -> dict[str, dict]:
     files: dict[str, dict] = {}
     for nodeid, when, outcome, seconds in records:
         path = nodeid.split("::", 1)[0]
-        entry = files.setdefault(path, {"seconds": 0.0, "tests": 0, "passed": 0, "failed": 0, "skipped": 0})
+        entry = files.setdefault(
+            path, {"seconds": 0.0, "tests": 0, "passed": 0, "failed": 0, "skipped": 0}
+        )
         entry["seconds"] += seconds
         if when == "call" or (when == "setup" and outcome != "passed"):
             entry["tests"] += 1
@@ -40,7 +43,9 @@ def summarize(records: list[tuple[str, str, str, float]]) -> dict[str, dict]:
             entry["failed"] += 1
     out = {}
     for path, e in sorted(files.items()):
-        status = "failed" if e["failed"] else ("skipped" if e["skipped"] == e["tests"] else "passed")
+        status = (
+            "failed" if e["failed"] else ("skipped" if e["skipped"] == e["tests"] else "passed")
+        )
         out[path] = {"seconds": round(e["seconds"], 2), "tests": e["tests"], "outcome": status}
     return out
 
@@ -52,7 +57,10 @@ def merge(old: dict, files: dict[str, dict], run: dict, *, full: bool = False) -
     only updates ``last_run``).
     """
     recorded = run["finished"]
-    merged = {"notebooks": dict(old.get("notebooks", {})), "test_files": dict(old.get("test_files", {}))}
+    merged = {
+        "notebooks": dict(old.get("notebooks", {})),
+        "test_files": dict(old.get("test_files", {})),
+    }
     if old.get("last_full_run"):
         merged["last_full_run"] = old["last_full_run"]
     if full:
@@ -93,11 +101,16 @@ class _Recorder:
             old = {}
         # A run of the whole suite: no paths given (pytest used `testpaths`) and no -k/-m filter.
         config = session.config
-        full = (config.args_source == pytest.Config.ArgsSource.TESTPATHS
-                and not config.option.keyword and not config.option.markexpr)
+        full = (
+            config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            and not config.option.keyword
+            and not config.option.markexpr
+        )
         TIMINGS.parent.mkdir(parents=True, exist_ok=True)
         tmp = TIMINGS.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(merge(old, files, run, full=full), indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(merge(old, files, run, full=full), indent=1) + "\n", encoding="utf-8"
+        )
         tmp.replace(TIMINGS)
 
 

@@ -1,15 +1,16 @@
 """Training runs that must happen in a fresh process (used by test_callbacks.py / test_training.py).
 
-    python tests/_training_worker.py crash DIR KILL_AT_BATCH
-        Train with a ResumableCheckpoint in DIR and SIGKILL this process when the input pipeline
-        hands out batch number KILL_AT_BATCH (mid-epoch).
-    python tests/_training_worker.py resume DIR REF_DIR OUT.npz
-        Rerun with the same DIR (resumes from its checkpoint) to the end, then train the same
-        model uninterrupted in REF_DIR; save both final weights and histories to OUT.npz.
-    python tests/_training_worker.py distribute OUT.json
-        With two logical CPU devices: the same training on one device and under a two-replica
-        MirroredStrategy; save both histories to OUT.json.
+python tests/_training_worker.py crash DIR KILL_AT_BATCH
+    Train with a ResumableCheckpoint in DIR and SIGKILL this process when the input pipeline
+    hands out batch number KILL_AT_BATCH (mid-epoch).
+python tests/_training_worker.py resume DIR REF_DIR OUT.npz
+    Rerun with the same DIR (resumes from its checkpoint) to the end, then train the same
+    model uninterrupted in REF_DIR; save both final weights and histories to OUT.npz.
+python tests/_training_worker.py distribute OUT.json
+    With two logical CPU devices: the same training on one device and under a two-replica
+    MirroredStrategy; save both histories to OUT.json.
 """
+
 import json
 import os
 import signal
@@ -50,7 +51,9 @@ def _resumable_run(directory, kill_at_batch=None):
                 os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no flush: a real crash
             return xb
 
-        train = train.map(lambda xb, yb: (tf.numpy_function(count, [xb], tf.float32, stateful=True), yb))
+        train = train.map(
+            lambda xb, yb: (tf.numpy_function(count, [xb], tf.float32, stateful=True), yb)
+        )
         train = train.map(lambda xb, yb: (tf.ensure_shape(xb, [None, 64]), yb))
     history = trainer.fit(train, validation_data=(x_val, y_val), epochs=EPOCHS)
     return model.get_weights(), history.history, checkpoint.initial_epoch
@@ -72,7 +75,9 @@ def _distribute(out):
         return keras.Sequential(
             [
                 keras.Input((64,)),
-                keras.layers.Dense(32, activation="tanh", kernel_regularizer=keras.regularizers.L2(1e-3)),
+                keras.layers.Dense(
+                    32, activation="tanh", kernel_regularizer=keras.regularizers.L2(1e-3)
+                ),
                 keras.layers.Dense(10),
             ]
         )

@@ -1,9 +1,11 @@
 """nnlib.activations against TensorFlow: values, derivatives (tf.GradientTape), stability, errors."""
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nnlib import activations as A
@@ -55,7 +57,9 @@ def test_value_and_derivative_match_tensorflow(name, z, p):
         y = tf_twin(name, **kw)(zt)
         total = tf.reduce_sum(y)  # elementwise f: d(sum f)/dz_i = f'(z_i)
     dy = tape.gradient(total, zt)
-    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no overflow (underflow to 0 is harmless), |z| = 1e4
+    with np.errstate(
+        over="raise", divide="raise", invalid="raise"
+    ):  # no overflow (underflow to 0 is harmless), |z| = 1e4
         a, da = f(z, **kw), f_grad(z, **kw)
     assert a.dtype == z.dtype and da.dtype == z.dtype
     np.testing.assert_allclose(a, y.numpy(), rtol=RTOL[z.dtype.type], atol=atol(z.dtype))
@@ -105,17 +109,23 @@ def test_extreme_logits_stay_finite():
 
 
 def test_errors_name_the_argument():
-    with pytest.raises(ValueError, match=r"`z` must contain only finite values. Received: z with 1"):
+    with pytest.raises(
+        ValueError, match=r"`z` must contain only finite values. Received: z with 1"
+    ):
         A.sigmoid(np.array([0.0, np.nan]))
     with pytest.raises(TypeError, match=r"`z` must be an array of numbers. Received: z='a'"):
         A.relu("a")
     with pytest.raises(ValueError, match=r"`z` must have rank >= 1 \(softmax needs a class axis\)"):
         A.softmax(np.float64(1.0))
-    with pytest.raises(ValueError, match=r"`axis` must be a valid axis for `z` of rank 2. Received: axis=2"):
+    with pytest.raises(
+        ValueError, match=r"`axis` must be a valid axis for `z` of rank 2. Received: axis=2"
+    ):
         A.softmax(np.zeros((2, 3)), axis=2)
     with pytest.raises(ValueError, match=r"`alpha` must be finite. Received: alpha=inf"):
         A.elu(np.zeros(2), alpha=float("inf"))
-    with pytest.raises(TypeError, match=r"`negative_slope` must be a real number. Received: negative_slope='x'"):
+    with pytest.raises(
+        TypeError, match=r"`negative_slope` must be a real number. Received: negative_slope='x'"
+    ):
         A.leaky_relu(np.zeros(2), negative_slope="x")
 
 
@@ -124,5 +134,7 @@ def test_docstring_examples():
 
     import nnlib.activations
 
-    result = doctest.testmod(nnlib.activations, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        nnlib.activations, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0

@@ -7,9 +7,15 @@ page shows after its scripts ran. The tests below then check, for every page:
 * no JavaScript console errors (uncaught exceptions, ``console.error``, failed resource loads);
 * math is typeset by the *local* MathJax: every ``.math`` element holds a MathJax container, no
   MathJax error box, and no raw ``$$``, ``\\(``, ``\\[`` or ``\\begin{`` left in the visible text;
-* every ``<img>`` loaded (``naturalWidth > 0``);
+* every ``<img>`` loaded (``naturalWidth > 0``), and every image of a chapter page has an alt text
+  that says something (not a file path); figures fill at most the 676-px column, the width
+  tests/test_book_hygiene.py assumes when it checks that figure text is at least 10 CSS px;
 * every same-origin link answers HTTP 200 and every ``#anchor`` exists on its target page;
-* exercise solutions (cells tagged ``hide-input``) render as a closed toggle;
+* exercise solutions (cells tagged ``hide-cell``) render as a closed toggle that hides code and output;
+* one search box per page; a favicon on every page, the landing page ``index.html`` included;
+* every "Chapter N.M" in the glossary and the FAQ is a link to chapter N.M; chapter pages' Colab
+  buttons open the notebook in the repository of _config.yml (tools/colab.py);
+* in dark mode, figures sit on a white frame and the logo is the light-lined variant;
 * the search page finds results for "gradient";
 * the PDF of scripts/build_pdf.sh has every chapter, numbered sections, typeset math and every
   figure (at the end of this module);
@@ -22,6 +28,7 @@ Screenshots of a few key pages, and the crawl's page count and time (``crawl.jso
 Chromium the module is skipped, unless ``BOOK_BROWSER_REQUIRED=1`` (set by ``.ci/run``) makes that
 a failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,12 +41,23 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
-from tools.notebooks import toc_files
 from _browser_support import (
-    PDF, ROOT, pdf_is_stale, BUILD_STAMP, HTML, SCREENSHOTS, BookServer, build_book, build_is_stale, build_pdf, find_browser, html_pages,
+    BUILD_STAMP,
+    HTML,
+    PDF,
+    ROOT,
+    SCREENSHOTS,
+    BookServer,
+    build_book,
+    build_is_stale,
+    build_pdf,
+    find_browser,
+    html_pages,
+    pdf_is_stale,
     start_chromium,
 )
+
+from tools.notebooks import toc_files
 
 pytestmark = pytest.mark.browser
 
@@ -72,12 +90,31 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const at = text.indexOf(token);
     if (at >= 0) raw.push(text.slice(Math.max(0, at - 40), at + 60).replace(/\s+/g, ' '));
   }
-  const hideInput = [...document.querySelectorAll('.cell.tag_hide-input')].map((cell) => {
+  const visible = (el) => !!(el && el.checkVisibility && el.checkVisibility());
+  const solutions = [...document.querySelectorAll('.cell.tag_hide-cell')].map((cell) => {
     const toggle = cell.querySelector('details');
-    const code = cell.querySelector('.cell_input pre, .cell_input');
     return {toggle: !!toggle, open: !!(toggle && toggle.open),
-            codeVisible: !!(code && code.checkVisibility && code.checkVisibility())};
+            codeVisible: visible(cell.querySelector('.cell_input')),
+            outputVisible: [...cell.querySelectorAll('.cell_output')].some(visible)};
   });
+  // Search boxes a reader sees: fields and icon buttons that open the search, and search inputs.
+  const searchBoxes = [...document.querySelectorAll('.search-button-field, .search-button, input[type=search]')]
+      .filter(visible).map((el) => el.outerHTML.slice(0, 100));
+  // "Chapter N.M" left in the article's text once its links are taken out: a mention that is no link.
+  const article = document.querySelector('article.bd-article');
+  let unlinkedChapters = [];
+  if (article) {
+    const copy = article.cloneNode(true);
+    copy.querySelectorAll('a, pre, code, .highlight, .cell_input').forEach((el) => el.remove());
+    unlinkedChapters = (copy.textContent.match(/\b[Cc]hapters?\s+\d+\.\d+/g) || []);
+  }
+  const chapterLinks = article ? [...article.querySelectorAll('a[href]')]
+      .filter((a) => /^([Cc]hapters? )?\d+\.\d+$/.test(a.textContent.trim()))
+      .map((a) => ({text: a.textContent.trim(), href: a.href})) : [];
+  const navNumbers = [...document.querySelectorAll('nav.bd-docs-nav a.reference')]
+      .map((a) => ({text: a.textContent.trim(), href: a.href}));
+  const output = document.querySelector('article.bd-article .cell_output');
+  const icon = document.querySelector('link[rel~="icon"]');
   done({
     url: location.href,
     title: document.title,
@@ -87,11 +124,19 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     containers: document.querySelectorAll('mjx-container').length,
     mathErrors: [...document.querySelectorAll('mjx-merror')].map((el) => (el.getAttribute('data-mjx-error') || el.textContent).slice(0, 120)),
     rawTex: raw,
-    images: [...document.images].map((img) => ({src: img.currentSrc || img.src, ok: img.complete && img.naturalWidth > 0})),
+    images: [...document.images].map((img) => ({src: img.currentSrc || img.src, ok: img.complete && img.naturalWidth > 0,
+                                                alt: img.getAttribute('alt'), figure: !!img.closest('.cell_output'),
+                                                width: img.clientWidth, natural: img.naturalWidth})),
     links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
     ids: [...document.querySelectorAll('[id]')].map((el) => el.id)
           .concat([...document.querySelectorAll('a[name]')].map((a) => a.name)),
-    hideInput,
+    solutions,
+    searchBoxes,
+    unlinkedChapters,
+    chapterLinks,
+    navNumbers,
+    columnWidth: output ? output.clientWidth : null,
+    favicon: icon ? icon.href : null,
   });
 })().catch((e) => done({error: String(e && e.stack || e)}));
 """
@@ -114,7 +159,9 @@ def site():
     if build_is_stale():
         before = BUILD_STAMP.stat().st_mtime if BUILD_STAMP.exists() else 0.0
         build_book()
-        assert BUILD_STAMP.exists() and BUILD_STAMP.stat().st_mtime > before, "the build did not refresh _build/html"
+        assert BUILD_STAMP.exists() and BUILD_STAMP.stat().st_mtime > before, (
+            "the build did not refresh _build/html"
+        )
     if not (HTML / "book.pdf").exists():  # the landing page links to the PDF (scripts/build_pdf.sh)
         build_pdf()
     with BookServer(HTML) as server:
@@ -138,7 +185,9 @@ axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a
 @pytest.fixture(scope="module")
 def crawl(browser, site):
     """Visit every page once; return {page: report} and the crawl's duration."""
-    assert AXE.exists(), f"{AXE} is missing: scripts/build_book.sh installs it with npm ci (package.json)"
+    assert AXE.exists(), (
+        f"{AXE} is missing: scripts/build_book.sh installs it with npm ci (package.json)"
+    )
     axe_source = AXE.read_text(encoding="utf-8")
     browser.get_log("browser")  # the blank start page's lines, if any; the first book page counts
     reports = {}
@@ -153,11 +202,18 @@ def crawl(browser, site):
     reports_time = time.perf_counter() - start
     assert reports, "the build has no HTML pages"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / "crawl.json").write_text(json.dumps(
-        {"pages": len(reports), "crawl_seconds": round(reports_time, 1),
-         "math_containers": {p: r.get("containers", 0) for p, r in reports.items()},
-         "axe_violations": {p: r.get("axe", []) for p, r in reports.items() if r.get("axe")}}, indent=1),
-        encoding="utf-8")
+    (SCREENSHOTS / "crawl.json").write_text(
+        json.dumps(
+            {
+                "pages": len(reports),
+                "crawl_seconds": round(reports_time, 1),
+                "math_containers": {p: r.get("containers", 0) for p, r in reports.items()},
+                "axe_violations": {p: r.get("axe", []) for p, r in reports.items() if r.get("axe")},
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return {"pages": reports, "seconds": reports_time, "base": site.base}
 
 
@@ -191,12 +247,15 @@ def test_math_is_typeset(crawl):
         if r["mathCount"] and r["mathjax"] != "typeset":
             problems.append(f"MathJax {r['mathjax']}")
         if r["untypeset"]:
-            problems.append(f"{len(r['untypeset'])} math element(s) left as TeX, e.g. {r['untypeset'][0]!r}")
+            problems.append(
+                f"{len(r['untypeset'])} math element(s) left as TeX, e.g. {r['untypeset'][0]!r}"
+            )
         if r["mathErrors"]:
             problems.append(f"MathJax errors: {r['mathErrors']}")
         if r["rawTex"]:
             problems.append(f"raw TeX in the page text: {r['rawTex']}")
         return problems
+
     bad = failures(crawl, describe)
     assert not bad, f"math not rendered: {bad}"
     assert any(r["containers"] for r in crawl["pages"].values()), "no page has typeset math at all"
@@ -208,8 +267,10 @@ def test_mathjax_is_the_local_copy(crawl):
         html = (HTML / page).read_text(encoding="utf-8")
         external = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="(https?://[^"]+)"', html)
         assert not external, f"{page} loads {external} from the network"
-        if "class=\"math" in html:
-            assert re.search(r'<script[^>]*src="[^"]*mathjax/tex-chtml\.js', html), f"{page}: no local MathJax"
+        if 'class="math' in html:
+            assert re.search(r'<script[^>]*src="[^"]*mathjax/tex-chtml\.js', html), (
+                f"{page}: no local MathJax"
+            )
 
 
 def test_images_load(crawl):
@@ -218,14 +279,197 @@ def test_images_load(crawl):
 
 
 def test_exercise_solutions_are_toggles(crawl):
+    """A solution's code *and* output are inside one closed toggle (tag hide-cell): the answer is not
+    shown under the question."""
+
     def describe(r):
-        return [c for c in r["hideInput"] if not c["toggle"] or c["open"] or c["codeVisible"]]
+        return [
+            c
+            for c in r["solutions"]
+            if not c["toggle"] or c["open"] or c["codeVisible"] or c["outputVisible"]
+        ]
+
     bad = failures(crawl, describe)
-    assert not bad, f"hide-input cells not rendered as a closed toggle: {bad}"
-    tagged = sum(src.read_text(encoding="utf-8").count('"hide-input"')
-                 for src in (HTML / "_sources").rglob("*.ipynb"))
-    seen = sum(len(r["hideInput"]) for r in crawl["pages"].values())
-    assert seen >= tagged, f"{tagged} hide-input cells in the notebooks, {seen} found in the pages"
+    assert not bad, f"hide-cell cells not rendered as a closed toggle over code and output: {bad}"
+    tagged = sum(
+        src.read_text(encoding="utf-8").count('"hide-cell"')
+        for src in (HTML / "_sources").rglob("*.ipynb")
+    )
+    seen = sum(len(r["solutions"]) for r in crawl["pages"].values())
+    assert tagged and seen >= tagged, (
+        f"{tagged} hide-cell cells in the notebooks, {seen} found in the pages"
+    )
+
+
+# An alt text that is a file name or path (Sphinx's default for an image without one).
+FILE_ALT = re.compile(r"\.(png|jpe?g|gif|svg)$|_images/|^\.\./", re.I)
+
+
+def test_images_have_meaningful_alt_text(crawl):
+    def describe(r):
+        if not r["url"].split("/", 3)[-1].startswith("chapters/"):
+            return []
+        return [
+            f"{i['src'].rsplit('/', 1)[-1]}: alt={i['alt']!r}"
+            for i in r["images"]
+            if not i["alt"]
+            or not i["alt"].strip()
+            or FILE_ALT.search(i["alt"].strip())
+            or (i["figure"] and len(i["alt"].split()) < 8)
+        ]
+
+    bad = failures(crawl, describe)
+    assert not bad, f"images without a meaningful alt text (cell metadata mystnb.image.alt): {bad}"
+
+
+def test_figures_fit_the_column_the_font_test_assumes(crawl):
+    """tests/test_book_hygiene.py computes figure text sizes for a 676-px column, each PNG shown
+    1:1 when narrower and scaled to the column when wider: check both facts in the browser."""
+    from nnlib.plots import COLUMN_PX
+
+    widths = {r["columnWidth"] for r in crawl["pages"].values() if r.get("columnWidth")}
+    assert widths == {COLUMN_PX}, (
+        f"output column widths at a 1280-px window: {widths}, expected {COLUMN_PX}"
+    )
+
+    def describe(r):
+        return [
+            f"{i['src'].rsplit('/', 1)[-1]}: shown {i['width']} px of {i['natural']}"
+            for i in r["images"]
+            if i["figure"] and i["ok"] and abs(i["width"] - min(i["natural"], COLUMN_PX)) > 1
+        ]
+
+    bad = failures(crawl, describe)
+    assert not bad, f"figures not shown at min(natural width, column): {bad}"
+
+
+def test_one_search_box_per_page(crawl):
+    bad = failures(crawl, lambda r: r["searchBoxes"] if len(r["searchBoxes"]) != 1 else [])
+    assert not bad, f"pages without exactly one visible search box: {bad}"
+
+
+def test_one_search_box_on_a_narrow_screen(browser, site):
+    try:
+        browser.set_window_size(600, 1000)
+        browser.get(site.base + "intro.html")
+        report = browser.execute_async_script(COLLECT_JS)
+    finally:
+        browser.set_window_size(1280, 1000)
+    assert len(report["searchBoxes"]) == 1, report["searchBoxes"]
+
+
+def test_every_page_declares_a_served_favicon(crawl, site):
+    """The browser asks for /favicon.ico (a 404) on a page that declares no icon: every page must
+    declare one, the landing page index.html included (it redirects before the crawl reads it)."""
+    missing = []
+    for page in ["index.html"] + list(crawl["pages"]):
+        html = (HTML / page).read_text(encoding="utf-8")
+        match = re.search(
+            r'<link\b[^>]*rel="(?:shortcut )?icon"[^>]*href="([^"]+)"', html
+        ) or re.search(r'<link\b[^>]*href="([^"]+)"[^>]*rel="(?:shortcut )?icon"', html)
+        if not match:
+            missing.append(f"{page}: no <link rel=icon>")
+            continue
+        url = urllib.parse.urljoin(site.base + page, match.group(1))
+        with urllib.request.urlopen(url, timeout=10) as response:
+            if response.status != 200 or not response.headers.get("Content-Type", "").startswith(
+                "image/"
+            ):
+                missing.append(
+                    f"{page}: {url} -> {response.status} {response.headers.get('Content-Type')}"
+                )
+    assert not missing, f"favicon problems: {missing}"
+    assert all(r["favicon"] for r in crawl["pages"].values())
+
+
+def test_glossary_and_faq_chapter_mentions_are_links_to_that_chapter(crawl):
+    pages = {
+        p: r
+        for p, r in crawl["pages"].items()
+        if p.endswith(("06_faq/glossary.html", "06_faq/01_faq.html"))
+    }
+    assert len(pages) == 2, list(pages)
+    problems = []
+    for page, r in pages.items():
+        problems += [f"{page}: {m!r} is not a link" for m in r["unlinkedChapters"]]
+        numbered = {}
+        for entry in r[
+            "navNumbers"
+        ]:  # "2.3. Training, validation and evaluation" -> the page's address
+            m = re.match(r"(\d+\.\d+)\.\s", entry["text"])
+            if m:
+                numbered[entry["href"].split("#")[0]] = m.group(1)
+        assert len(numbered) >= 20, f"{page}: the sidebar lists {len(numbered)} numbered chapters"
+        links = r["chapterLinks"]
+        assert len(links) >= (100 if "glossary" in page else 10), (
+            f"{page}: only {len(links)} chapter links"
+        )
+        for link in links:
+            number = re.search(r"\d+\.\d+", link["text"]).group(0)
+            target = numbered.get(link["href"].split("#")[0])
+            if target != number:
+                problems.append(
+                    f"{page}: {link['text']!r} links to {link['href']} (chapter {target})"
+                )
+    assert not problems, "chapter mentions that are not links to that chapter:\n" + "\n".join(
+        problems[:40]
+    )
+
+
+def test_colab_buttons_open_the_configured_repository(crawl):
+    from tools.colab import colab_url
+
+    notebooks = sorted((HTML / "_sources").rglob("*.ipynb"))
+    assert notebooks
+    wrong = []
+    for src in notebooks:
+        rel = src.relative_to(HTML / "_sources")
+        page = rel.with_suffix(".html").as_posix()
+        expected = colab_url(ROOT / rel)
+        colab = [
+            href
+            for href in crawl["pages"][page]["links"]
+            if href.startswith("https://colab.research.google.com")
+        ]
+        if colab != [expected]:
+            wrong.append(f"{page}: {colab} (expected {expected})")
+    assert not wrong, f"Colab launch buttons: {wrong}"
+
+
+def test_dark_mode_figures_and_logo(browser, site):
+    """Figures keep a white frame and the logo switches to its light-lined variant in dark mode
+    (screenshot: _build/screenshots/dark-mode.png); in light mode the normal logo shows."""
+    page = site.base + "chapters/03_algorithms/01_activations.html"
+    state = """return {theme: document.documentElement.dataset.theme,
+        logo: [...document.querySelectorAll('img.logo__image')].filter((i) => i.checkVisibility()).map((i) => i.getAttribute('src')),
+        figure: (() => { const img = document.querySelector('.cell_output img'); const cs = getComputedStyle(img);
+                         return {background: cs.backgroundColor, padding: cs.paddingTop, filter: cs.filter}; })()};"""
+    browser.get(page)
+    try:
+        browser.execute_script(
+            "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
+        )
+        browser.get(page)
+        browser.execute_async_script(COLLECT_JS)  # wait for MathJax and the images
+        dark = browser.execute_script(state)
+        browser.execute_script(
+            "document.querySelector('.cell_output img').scrollIntoView({block: 'center'})"
+        )
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / "dark-mode.png"))
+    finally:
+        browser.execute_script(
+            "localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light');"
+        )
+    browser.get(page)
+    light = browser.execute_script(state)
+    assert dark["theme"] == "dark" and light["theme"] == "light"
+    assert [src.rsplit("/", 1)[-1] for src in dark["logo"]] == ["logo-dark.svg"], dark["logo"]
+    assert [src.rsplit("/", 1)[-1] for src in light["logo"]] == ["logo.svg"], light["logo"]
+    assert (
+        dark["figure"]["background"] == "rgb(255, 255, 255)" and dark["figure"]["padding"] == "6px"
+    ), dark["figure"]
+    assert light["figure"]["padding"] == "0px", light["figure"]
 
 
 def _fetch(url: str) -> tuple[int, str]:
@@ -266,8 +510,14 @@ def test_internal_links_resolve(crawl):
 
 def test_no_serious_accessibility_violations(crawl):
     # WCAG 2.1 AA as axe-core checks it; "minor"/"moderate" findings are recorded in crawl.json.
-    bad = failures(crawl, lambda r: [f"{v['id']} ({v['impact']}, {v['nodes']} nodes, e.g. {v['example']})"
-                                     for v in r.get("axe", []) if v["impact"] in ("serious", "critical")])
+    bad = failures(
+        crawl,
+        lambda r: [
+            f"{v['id']} ({v['impact']}, {v['nodes']} nodes, e.g. {v['example']})"
+            for v in r.get("axe", [])
+            if v["impact"] in ("serious", "critical")
+        ],
+    )
     assert not bad, f"axe-core found serious or critical violations: {bad}"
 
 
@@ -277,8 +527,12 @@ def test_search_finds_gradient(browser, site):
 
     browser.get(site.base + "search.html?q=gradient")
     WebDriverWait(browser, 20).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results .search-summary")
-        and "Searching" not in d.find_element(By.CSS_SELECTOR, "#search-results .search-summary").text)
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#search-results .search-summary")
+            and "Searching"
+            not in d.find_element(By.CSS_SELECTOR, "#search-results .search-summary").text
+        )
+    )
     results = browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")
     summary = browser.find_element(By.CSS_SELECTOR, "#search-results .search-summary").text
     assert results, f"search for 'gradient' found nothing: {summary!r}"
@@ -291,8 +545,10 @@ def test_search_finds_gradient(browser, site):
 def test_screenshots_of_key_pages(browser, crawl):
     """The landing page, the first notebook page and the page with the most math."""
     pages = crawl["pages"]
-    notebooks = sorted(p.relative_to(HTML / "_sources").with_suffix(".html").as_posix()
-                       for p in (HTML / "_sources").rglob("*.ipynb"))
+    notebooks = sorted(
+        p.relative_to(HTML / "_sources").with_suffix(".html").as_posix()
+        for p in (HTML / "_sources").rglob("*.ipynb")
+    )
     most_math = max(pages, key=lambda p: pages[p]["containers"])
     key = {"intro": "intro.html", "most-math": most_math}
     if notebooks:
@@ -306,8 +562,10 @@ def test_screenshots_of_key_pages(browser, crawl):
         browser.execute_async_script(COLLECT_JS)  # same waiting as the crawl (MathJax, images)
         if name == "most-math":
             browser.execute_script(
-                "const m = document.querySelector('mjx-container[display=true]') || document.querySelector('mjx-container');"
-                "if (m) m.scrollIntoView({block: 'center'});")
+                "const m = document.querySelector('mjx-container[display=true]') || "
+                "document.querySelector('mjx-container');"
+                "if (m) m.scrollIntoView({block: 'center'});"
+            )
         path = SCREENSHOTS / f"{name}.png"
         assert browser.save_screenshot(str(path)), f"no screenshot of {page}"
         assert path.stat().st_size > 10_000, f"{path.name} looks blank"
@@ -317,11 +575,15 @@ def test_screenshots_of_key_pages(browser, crawl):
 # scripts/build_pdf.sh: complete, numbered, with figures and typeset math. In this module so that the
 # PDF's single-page build never runs on another worker while the crawl above reads _build/html.
 
+
 def _title(doc: str) -> str:
     path = ROOT / (doc + ".ipynb")
     if path.exists():
-        sources = ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
-                   if c["cell_type"] == "markdown"]
+        sources = [
+            "".join(c["source"])
+            for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+            if c["cell_type"] == "markdown"
+        ]
     else:
         sources = [(ROOT / (doc + ".md")).read_text(encoding="utf-8")]
     for source in sources:
@@ -361,7 +623,9 @@ def test_pdf_has_the_whole_book(pdf_pages):
 def test_pdf_sections_are_numbered(pdf_pages):
     text = "\n".join(pdf_pages)
     for number in ("1.1.", "2.3.", "3.5.", "4.6.", "5.3.", "3.5.2."):
-        assert re.search(rf"(?m)^{re.escape(number)}\s+[A-Z]", text), f"no section numbered {number}"
+        assert re.search(rf"(?m)^{re.escape(number)}\s+[A-Z]", text), (
+            f"no section numbered {number}"
+        )
 
 
 def test_pdf_math_is_typeset_and_no_raw_tex_is_left(pdf_pages):
@@ -377,6 +641,12 @@ def test_pdf_figures_are_embedded(pdf_pages):
 
     images = sum(len(page.images) for page in PdfReader(str(PDF)).pages)
     notebooks = sorted((ROOT / "chapters").rglob("*.ipynb"))
-    stored = sum(1 for nb in notebooks for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]
-                 if cell["cell_type"] == "code" for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+    stored = sum(
+        1
+        for nb in notebooks
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        if cell["cell_type"] == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )
     assert images >= stored, f"{images} images in the PDF, {stored} figures stored in the notebooks"

@@ -1,4 +1,5 @@
 """Tests of nnlib.callbacks: kill-and-resume, divergence guard, early stopping, progress bar."""
+
 import io
 import os
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nnlib import callbacks, data, models, repro
+from nnlib import callbacks, data, models
 from nnlib.training import Trainer
 
 WORKER = os.path.join(os.path.dirname(__file__), "_training_worker.py")
@@ -19,7 +20,10 @@ WORKER = os.path.join(os.path.dirname(__file__), "_training_worker.py")
 
 def _linear(kernel=0.0):
     return keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(kernel))]
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(kernel)),
+        ]
     )
 
 
@@ -35,7 +39,12 @@ def _regression_data():
 def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path):
     ckpt, ref, out = tmp_path / "ckpt", tmp_path / "ref", tmp_path / "out.npz"
     # 1. A run that SIGKILLs itself while the pipeline hands out batch 50 (epoch 2 of 6, 20 batches each).
-    crash = subprocess.run([sys.executable, WORKER, "crash", str(ckpt), "50"], capture_output=True, text=True, timeout=300)
+    crash = subprocess.run(
+        [sys.executable, WORKER, "crash", str(ckpt), "50"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert crash.returncode == -signal.SIGKILL, crash.stderr[-3000:]
     # 2. The directory is readable: its latest checkpoint is complete and says 2 epochs were done.
     latest = tf.train.latest_checkpoint(str(ckpt))
@@ -43,7 +52,10 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path
     assert tf.train.load_checkpoint(latest).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 2
     # 3. Rerun with the same directory (resumes), then an uninterrupted reference run.
     resume = subprocess.run(
-        [sys.executable, WORKER, "resume", str(ckpt), str(ref), str(out)], capture_output=True, text=True, timeout=300
+        [sys.executable, WORKER, "resume", str(ckpt), str(ref), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert resume.returncode == 0, resume.stderr[-3000:]
     with np.load(out) as result:
@@ -73,7 +85,9 @@ def test_checkpoint_resumes_in_process_and_counts_epochs(tmp_path):
 
 
 def test_checkpoint_argument_errors():
-    with pytest.raises(ValueError, match=r"`max_to_keep` must be an integer >= 1. Received: max_to_keep=0"):
+    with pytest.raises(
+        ValueError, match=r"`max_to_keep` must be an integer >= 1. Received: max_to_keep=0"
+    ):
         callbacks.ResumableCheckpoint("ckpt", max_to_keep=0)
     with pytest.raises(TypeError, match=r"`directory` must be a path. Received: directory=3"):
         callbacks.ResumableCheckpoint(3)
@@ -93,12 +107,18 @@ def test_divergence_guard_stops_at_first_nonfinite_loss_with_last_finite_weights
 
     guard = callbacks.DivergenceGuard()
     guarded = trainer([guard])
-    with pytest.warns(RuntimeWarning, match=r"Training diverged: the loss became inf at step \d+ \(epoch \d+\)"):
+    with pytest.warns(
+        RuntimeWarning, match=r"Training diverged: the loss became inf at step \d+ \(epoch \d+\)"
+    ):
         history = guarded.fit(full_batch, epochs=100)
     losses = history.history["loss"]
     s = guard.step
     assert guard.stopped and guard.epoch == s and len(losses) == s + 1  # stopped in that epoch
-    assert np.all(np.isfinite(losses[:-1])) and not np.isfinite(losses[-1]) and guard.loss == losses[-1]
+    assert (
+        np.all(np.isfinite(losses[:-1]))
+        and not np.isfinite(losses[-1])
+        and guard.loss == losses[-1]
+    )
     assert losses[-2] > 1e30  # it really blew up on its way there
     restored = guarded.model.get_weights()
     assert all(np.all(np.isfinite(w)) for w in restored)
@@ -108,9 +128,9 @@ def test_divergence_guard_stops_at_first_nonfinite_loss_with_last_finite_weights
     assert all(np.array_equal(a, b) for a, b in zip(restored, reference.model.get_weights()))
     # One more unguarded step with them would produce non-finite weights.
     reference.fit(full_batch, epochs=1)
-    assert not all(np.all(np.isfinite(w)) for w in reference.model.get_weights()) or not np.isfinite(
-        reference.evaluate(full_batch)["loss"]
-    )
+    assert not all(
+        np.all(np.isfinite(w)) for w in reference.model.get_weights()
+    ) or not np.isfinite(reference.evaluate(full_batch)["loss"])
 
     # The same guard works in keras.Model.fit (per-batch hooks) and stops at the same step.
     model = _linear()
@@ -118,7 +138,9 @@ def test_divergence_guard_stops_at_first_nonfinite_loss_with_last_finite_weights
     keras_guard = callbacks.DivergenceGuard()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        model.fit(x, y, batch_size=32, epochs=100, verbose=0, callbacks=[keras_guard], shuffle=False)
+        model.fit(
+            x, y, batch_size=32, epochs=100, verbose=0, callbacks=[keras_guard], shuffle=False
+        )
     assert keras_guard.stopped and keras_guard.step == s
     for a, b in zip(model.get_weights(), restored):
         np.testing.assert_allclose(a, b, rtol=1e-5)
@@ -148,7 +170,9 @@ def test_keras_early_stopping_works_with_trainer_and_restores_best_weights():
     assert len(val_loss) == 3 and val_loss[0] < val_loss[1] < val_loss[2]
     best = trainer()
     best.fit((x, y), epochs=1, batch_size=32)
-    assert all(np.array_equal(a, b) for a, b in zip(stop.model.get_weights(), best.model.get_weights()))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(stop.model.get_weights(), best.model.get_weights())
+    )
 
 
 # ----------------------------------------------------------------------------- progress bar
@@ -163,7 +187,9 @@ def test_progress_bar_is_silent_at_verbose_0_and_shows_epochs_at_1(capsys):
     text = stream.getvalue()
     assert "3/3" in text and "epoch" in text and "loss=" in text
     quiet = io.StringIO()
-    Trainer(_linear(), "mse", "sgd", callbacks=[callbacks.ProgressBar(verbose=0, file=quiet)]).fit((x, y), epochs=2)
+    Trainer(_linear(), "mse", "sgd", callbacks=[callbacks.ProgressBar(verbose=0, file=quiet)]).fit(
+        (x, y), epochs=2
+    )
     assert quiet.getvalue() == ""
     Trainer(_linear(), "mse", "sgd").fit((x, y), epochs=2, verbose=0)
     assert capsys.readouterr().err == ""
@@ -173,7 +199,8 @@ def test_progress_bar_is_silent_at_verbose_0_and_shows_epochs_at_1(capsys):
         callbacks.ProgressBar(verbose=-1)
 
 
-# ----------------------------------------------------------------------------- divergence: the three failure modes of issue 15
+# ----------------------------------------------------------------------------- divergence: the
+# three failure modes of issue 15
 
 
 def _overflow_run(lr, n, batch, epochs, keras_fit=False):
@@ -184,13 +211,19 @@ def _overflow_run(lr, n, batch, epochs, keras_fit=False):
     start = model.get_weights()
     x, y = np.full((n, 1), 100.0, np.float32), np.ones((n, 1), np.float32)
     guard = callbacks.DivergenceGuard()
-    with pytest.warns(RuntimeWarning, match=r"the update at step 0 \(epoch 0\) made the weights NaN/inf, although its loss was"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"the update at step 0 \(epoch 0\) made the weights NaN/inf, although its loss was",
+    ):
         if keras_fit:
             model.compile(keras.optimizers.SGD(learning_rate=lr), "mse")
-            model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[guard])
+            model.fit(
+                x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[guard]
+            )
         else:
             Trainer(model, "mse", keras.optimizers.SGD(learning_rate=lr), callbacks=[guard]).fit(
-                data.to_dataset(x, y, batch_size=batch), epochs=epochs)
+                data.to_dataset(x, y, batch_size=batch), epochs=epochs
+            )
     return guard, start, model.get_weights()
 
 
@@ -201,8 +234,12 @@ def test_divergence_guard_catches_an_update_that_overflows_the_weights(keras_fit
     restore [-inf] (several steps), never fire (a one-step run) -- through both loops."""
     guard, start, end = _overflow_run(1e38, n, 4, epochs, keras_fit)
     assert guard.stopped and guard.step == 0 and guard.epoch == 0
-    assert np.isfinite(guard.loss) and guard.weights_finite is False  # the loss was fine, the weights were not
-    assert all(np.array_equal(a, b) for a, b in zip(start, end))  # back to the weights before step 0
+    assert (
+        np.isfinite(guard.loss) and guard.weights_finite is False
+    )  # the loss was fine, the weights were not
+    assert all(
+        np.array_equal(a, b) for a, b in zip(start, end)
+    )  # back to the weights before step 0
 
 
 def test_divergence_guard_notices_a_nan_batch_that_leaves_the_loss_finite():
@@ -214,22 +251,108 @@ def test_divergence_guard_notices_a_nan_batch_that_leaves_the_loss_finite():
     x[10, 0] = np.nan  # batch 1 of 4
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
     guard = callbacks.DivergenceGuard()
-    trainer = Trainer(models.mlp(4, hidden_units=(8,), num_classes=3),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), "sgd", callbacks=[guard])
+    trainer = Trainer(
+        models.mlp(4, hidden_units=(8,), num_classes=3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "sgd",
+        callbacks=[guard],
+    )
     with pytest.warns(RuntimeWarning, match=r"Training diverged: the update at step 1 \(epoch 0\)"):
         trainer.fit(ds, epochs=2)
-    assert guard.stopped and guard.step == 1 and np.isfinite(guard.loss) and guard.weights_finite is False
+    assert (
+        guard.stopped
+        and guard.step == 1
+        and np.isfinite(guard.loss)
+        and guard.weights_finite is False
+    )
     assert all(np.isfinite(w).all() for w in trainer.model.get_weights())
     keras.utils.set_random_seed(0)
-    reference = Trainer(models.mlp(4, hidden_units=(8,), num_classes=3),
-                        keras.losses.SparseCategoricalCrossentropy(from_logits=True), "sgd")
+    reference = Trainer(
+        models.mlp(4, hidden_units=(8,), num_classes=3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "sgd",
+    )
     reference.fit(ds.take(1))  # exactly one step: the weights the guard must have put back
-    assert all(np.array_equal(a, b) for a, b in zip(trainer.model.get_weights(), reference.model.get_weights()))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(trainer.model.get_weights(), reference.model.get_weights())
+    )
 
 
 def test_divergence_guard_needs_finite_weights_to_start_from():
     model = _linear()
     model.layers[-1].kernel.assign(np.full((3, 1), np.nan, np.float32))
     x, y = _regression_data()
-    with pytest.raises(ValueError, match=r"`model` must have finite weights when training starts with a DivergenceGuard"):
+    with pytest.raises(
+        ValueError,
+        match=r"`model` must have finite weights when training starts with a DivergenceGuard",
+    ):
         Trainer(model, "mse", "sgd", callbacks=[callbacks.DivergenceGuard()]).fit((x, y))
+
+
+# ----------------------------------------------------------------------------- the declared protocol
+
+
+def test_trainer_callback_protocol_order_resume_and_no_back_channel():
+    """The Trainer drives callbacks through Keras's CallbackList, calls set_trainer before
+    on_train_begin, starts at the largest initial_epoch its TrainerCallbacks ask for, and never
+    has a callback write into it."""
+    x, y = _regression_data()
+    calls = []
+
+    class Resume(callbacks.TrainerCallback):
+        def set_trainer(self, trainer):
+            super().set_trainer(trainer)
+            calls.append("set_trainer")
+
+        def on_train_begin(self, logs=None):
+            calls.append("on_train_begin")
+            self.initial_epoch = 2  # e.g. restored from somewhere
+
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(("on_epoch_end", epoch, list(logs)))
+
+    class Plain(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            calls.append(("plain", epoch))
+
+    resume = Resume()
+    trainer = Trainer(_linear(), "mse", keras.optimizers.SGD(0.01), callbacks=[resume, Plain()])
+    history = trainer.fit((x, y), validation_data=(x, y), epochs=4, batch_size=8)
+    assert resume.trainer is trainer and trainer.initial_epoch == 2 and history.epoch == [2, 3]
+    assert calls[:2] == ["set_trainer", "on_train_begin"]
+    assert calls[2:] == [
+        ("plain", 2),
+        ("on_epoch_end", 2, ["loss", "val_loss"]),
+        ("plain", 3),
+        ("on_epoch_end", 3, ["loss", "val_loss"]),
+    ]
+    assert list(history.history) == ["loss", "val_loss"]  # the Trainer's order, loss first
+    assert int(trainer.optimizer.iterations.numpy()) == 2 * 4  # two epochs of 4 batches were run
+    assert (
+        callbacks.TrainerCallback.watches_divergence is False
+        and callbacks.DivergenceGuard.watches_divergence is True
+    )
+    assert isinstance(callbacks.ResumableCheckpoint("ckpt"), callbacks.TrainerCallback)
+
+
+def test_on_divergence_reaches_every_trainer_callback_only_when_one_watches():
+    x, y = _regression_data()
+    reports = []
+
+    class Listener(callbacks.TrainerCallback):
+        def on_divergence(self, epoch, step, loss, last_good_weights, weights_finite=True):
+            reports.append((epoch, step))
+
+    with pytest.warns(RuntimeWarning, match="Training diverged"):
+        Trainer(
+            _linear(),
+            "mse",
+            keras.optimizers.SGD(1e3),
+            callbacks=[Listener(), callbacks.DivergenceGuard()],
+        ).fit((x, y), epochs=100, batch_size=32)
+    assert len(reports) == 1
+    Trainer(_linear(), "mse", keras.optimizers.SGD(1e3), callbacks=[Listener()]).fit(
+        (x, y), epochs=40, batch_size=32
+    )
+    assert len(reports) == 1  # nobody watches: no backups, no reports

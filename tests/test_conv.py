@@ -1,8 +1,10 @@
 """nnlib.conv against tf.nn.conv2d / tf.nn.max_pool2d, "valid" and "same", float32 and float64."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nnlib.conv import conv2d, max_pool2d
@@ -14,9 +16,15 @@ RTOL = {np.float32: 1e-5, np.float64: 1e-6}
 @st.composite
 def images(draw, min_side=1):
     dtype = draw(st.sampled_from([np.float32, np.float64]))
-    shape = (draw(st.integers(1, 2)), draw(st.integers(min_side, 9)), draw(st.integers(min_side, 9)),
-             draw(st.integers(1, 3)))
-    return draw(hnp.arrays(dtype, shape, elements=st.floats(-10, 10, width=32, allow_subnormal=False)))
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(min_side, 9)),
+        draw(st.integers(min_side, 9)),
+        draw(st.integers(1, 3)),
+    )
+    return draw(
+        hnp.arrays(dtype, shape, elements=st.floats(-10, 10, width=32, allow_subnormal=False))
+    )
 
 
 @given(data=st.data(), padding=st.sampled_from(["valid", "same"]))
@@ -25,8 +33,13 @@ def test_conv2d_matches_tf(data, padding):
     kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
     if padding == "valid":
         kh, kw = min(kh, x.shape[1]), min(kw, x.shape[2])
-    kernel = data.draw(hnp.arrays(x.dtype, (kh, kw, x.shape[3], data.draw(st.integers(1, 3))),
-                                  elements=st.floats(-2, 2, width=32, allow_subnormal=False)))
+    kernel = data.draw(
+        hnp.arrays(
+            x.dtype,
+            (kh, kw, x.shape[3], data.draw(st.integers(1, 3))),
+            elements=st.floats(-2, 2, width=32, allow_subnormal=False),
+        )
+    )
     stride = data.draw(st.sampled_from([1, 2, 3, (1, 2), (2, 1)]))
     got = conv2d(x, kernel, stride=stride, padding=padding)
     want = tf.nn.conv2d(x, kernel, strides=stride, padding=padding.upper()).numpy()
@@ -42,8 +55,9 @@ def test_max_pool2d_matches_tf(data, padding):
     pool = data.draw(st.sampled_from([1, 2, 3, (2, 3)]))
     stride = data.draw(st.sampled_from([None, 1, 2, (1, 2)]))
     got = max_pool2d(x, pool_size=pool, stride=stride, padding=padding)
-    want = tf.nn.max_pool2d(x, ksize=pool, strides=pool if stride is None else stride,
-                            padding=padding.upper()).numpy()
+    want = tf.nn.max_pool2d(
+        x, ksize=pool, strides=pool if stride is None else stride, padding=padding.upper()
+    ).numpy()
     assert got.dtype == x.dtype
     np.testing.assert_array_equal(got, want)  # a max is exact
 
@@ -54,25 +68,40 @@ def test_golden_values():
     # "same" with a 3x3 kernel of ones: the centre sees all 9 values, a corner 4
     same = conv2d(x, np.ones((3, 3, 1, 1)), padding="same")[0, :, :, 0]
     assert same[1, 1] == 36 and same[0, 0] == 0 + 1 + 3 + 4
-    np.testing.assert_array_equal(max_pool2d(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0],
-                                  [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(
+        max_pool2d(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0], [[5, 7], [13, 15]]
+    )
 
 
 def test_errors_name_the_argument():
     x = np.zeros((1, 4, 4, 2))
-    with pytest.raises(ValueError, match=r"`x` must have rank 4 \(batch, height, width, channels\). Received: x.shape=\(4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`x` must have rank 4 \(batch, height, width, channels\). Received: x.shape=\(4, 4\)",
+    ):
         conv2d(np.zeros((4, 4)), np.zeros((2, 2, 1, 1)))
-    with pytest.raises(ValueError, match=r"`kernel` must have 2 input channels \(x.shape\[3\]\) in axis 2. "
-                                         r"Received: kernel.shape=\(2, 2, 3, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`kernel` must have 2 input channels \(x.shape\[3\]\) in axis 2. "
+        r"Received: kernel.shape=\(2, 2, 3, 1\)",
+    ):
         conv2d(x, np.zeros((2, 2, 3, 1)))
-    with pytest.raises(ValueError, match=r"`padding` must be one of \['valid', 'same'\]. Received: padding='full'"):
+    with pytest.raises(
+        ValueError, match=r"`padding` must be one of \['valid', 'same'\]. Received: padding='full'"
+    ):
         conv2d(x, np.zeros((2, 2, 2, 1)), padding="full")
     with pytest.raises(ValueError, match=r"`stride` must be an integer >= 1. Received: stride=0"):
         max_pool2d(x, stride=0)
-    with pytest.raises(ValueError, match=r"`x` is smaller than the kernel window \(5, 5\) with padding='valid'. "
-                                         r"Received: x.shape=\(1, 4, 4, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`x` is smaller than the kernel window \(5, 5\) with padding='valid'. "
+        r"Received: x.shape=\(1, 4, 4, 2\)",
+    ):
         conv2d(x, np.zeros((5, 5, 2, 1)))
-    with pytest.raises(ValueError, match=r"`pool_size` must be an integer or a pair of integers. Received: pool_size=\(1, 2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`pool_size` must be an integer or a pair of integers. Received: pool_size=\(1, 2, 3\)",
+    ):
         max_pool2d(x, pool_size=(1, 2, 3))
 
 
@@ -81,5 +110,7 @@ def test_docstring_examples():
 
     import nnlib.conv
 
-    result = doctest.testmod(nnlib.conv, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        nnlib.conv, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,5 @@
 """Tests of nnlib.data: generated 2-D data, tf.data pipelines, and the verified MNIST download."""
+
 import gzip
 import hashlib
 import os
@@ -7,7 +8,6 @@ import numpy as np
 import pytest
 
 from nnlib import data
-
 
 # ----------------------------------------------------------------------------- generated data
 
@@ -49,8 +49,16 @@ def test_make_spirals_without_noise_golden_point():
         (lambda: data.make_moons(5), ValueError, r"`n_samples` must be an integer >= 10"),
         (lambda: data.make_moons(100, noise=-1.0), ValueError, r"`noise` must be in \[0.0, inf\]"),
         (lambda: data.make_moons(100, dtype="int8"), ValueError, r"`dtype` must be"),
-        (lambda: data.make_spirals(100, n_classes=1), ValueError, r"`n_classes` must be an integer >= 2"),
-        (lambda: data.make_spirals(20, n_classes=3), ValueError, r"`n_samples` must be an integer >= 30"),
+        (
+            lambda: data.make_spirals(100, n_classes=1),
+            ValueError,
+            r"`n_classes` must be an integer >= 2",
+        ),
+        (
+            lambda: data.make_spirals(20, n_classes=3),
+            ValueError,
+            r"`n_samples` must be an integer >= 30",
+        ),
         (lambda: data.make_spirals(100, seed=1.5), TypeError, r"`seed` must be an integer"),
     ],
 )
@@ -72,7 +80,10 @@ def test_to_dataset_batches_and_keeps_order_without_shuffle():
     assert _order(ds) == list(range(10))
     xb, yb = next(iter(ds))
     assert xb.dtype.name == "float32" and yb.dtype.name == "int64"
-    assert [int(b.shape[0]) for b in data.to_dataset(np.zeros((10, 2)), batch_size=3, drop_remainder=True)] == [3, 3, 3]
+    assert [
+        int(b.shape[0])
+        for b in data.to_dataset(np.zeros((10, 2)), batch_size=3, drop_remainder=True)
+    ] == [3, 3, 3]
 
 
 def test_to_dataset_shuffle_is_a_seeded_sequence_of_permutations():
@@ -90,12 +101,36 @@ def test_to_dataset_shuffle_is_a_seeded_sequence_of_permutations():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        (dict(x=np.zeros((3, 2)), y=np.arange(4)), ValueError, r"`x` and `y` must have the same number of samples. Received: len\(x\)=3, len\(y\)=4"),
-        (dict(x=np.array([[0.0], [np.nan]]), y=np.arange(2)), ValueError, r"`x` must contain only finite values"),
-        (dict(x=np.zeros((2, 1)), y=np.array([0.0, np.inf])), ValueError, r"`y` must contain only finite values"),
-        (dict(x=np.zeros((2, 1)), y=np.arange(2), batch_size=0), ValueError, r"`batch_size` must be an integer >= 1"),
-        (dict(x=np.zeros((2, 1)), y=np.arange(2), shuffle=1), TypeError, r"`shuffle` must be a bool"),
-        (dict(x=np.zeros((0, 1)), y=np.arange(0)), ValueError, r"`x` must hold at least one sample"),
+        (
+            dict(x=np.zeros((3, 2)), y=np.arange(4)),
+            ValueError,
+            r"`x` and `y` must have the same number of samples. Received: len\(x\)=3, len\(y\)=4",
+        ),
+        (
+            dict(x=np.array([[0.0], [np.nan]]), y=np.arange(2)),
+            ValueError,
+            r"`x` must contain only finite values",
+        ),
+        (
+            dict(x=np.zeros((2, 1)), y=np.array([0.0, np.inf])),
+            ValueError,
+            r"`y` must contain only finite values",
+        ),
+        (
+            dict(x=np.zeros((2, 1)), y=np.arange(2), batch_size=0),
+            ValueError,
+            r"`batch_size` must be an integer >= 1",
+        ),
+        (
+            dict(x=np.zeros((2, 1)), y=np.arange(2), shuffle=1),
+            TypeError,
+            r"`shuffle` must be a bool",
+        ),
+        (
+            dict(x=np.zeros((0, 1)), y=np.arange(0)),
+            ValueError,
+            r"`x` must hold at least one sample",
+        ),
         (dict(x="abc"), TypeError, r"`x` must be an array of numbers"),
     ],
 )
@@ -148,7 +183,9 @@ def test_load_mnist_downloads_verifies_and_caches(tiny_mnist):
     src.unlink()
     splits = data.load_mnist(val_size=0.0, cache_dir=str(cache), origin=src.as_uri())
     assert splits.train[0].shape == (20, 784) and len(splits.val[0]) == 0
-    np.testing.assert_allclose(splits.train[0][0], arrays["x_train"][0].reshape(-1) / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(
+        splits.train[0][0], arrays["x_train"][0].reshape(-1) / 255.0, rtol=1e-6
+    )
 
 
 def test_load_mnist_rejects_a_corrupted_file_by_its_checksum(tiny_mnist):
@@ -161,7 +198,9 @@ def test_load_mnist_rejects_a_corrupted_file_by_its_checksum(tiny_mnist):
 
 
 def test_load_mnist_offline_error_names_the_offline_alternative(tmp_path):
-    with pytest.raises(data.DatasetDownloadError, match=r"Could not download 'mnist.npz'.*load_digits\(\)"):
+    with pytest.raises(
+        data.DatasetDownloadError, match=r"Could not download 'mnist.npz'.*load_digits\(\)"
+    ):
         data.load_mnist(cache_dir=str(tmp_path), origin=(tmp_path / "missing.npz").as_uri())
     with pytest.raises(OSError, match=r"Offline, use nnlib.data.load_digits"):
         data.load_mnist(cache_dir=str(tmp_path), origin="http://127.0.0.1:9/mnist.npz")
@@ -183,15 +222,23 @@ def test_load_fashion_mnist_reads_four_verified_idx_files(tmp_path, monkeypatch)
     for fname in data._FASHION_FILES:
         monkeypatch.setitem(data._FASHION_FILES, fname, _sha256(server / fname))
     cache = tmp_path / "cache"
-    splits = data.load_fashion_mnist(val_size=0.0, cache_dir=str(cache), origin=server.as_uri() + "/")
+    splits = data.load_fashion_mnist(
+        val_size=0.0, cache_dir=str(cache), origin=server.as_uri() + "/"
+    )
     assert splits.train[0].shape == (10, 784) and splits.test[1].tolist() == [9, 0]
     np.testing.assert_allclose(splits.test[0], 0.2, rtol=1e-6)  # 51 / 255
     assert len(os.listdir(cache / "datasets" / "fashion-mnist")) == 4
 
     # A file with the right hash but the wrong content type is refused by its magic number.
     _write_idx(server / "t10k-labels-idx1-ubyte.gz", labels["t10k"], 2051)
-    monkeypatch.setitem(data._FASHION_FILES, "t10k-labels-idx1-ubyte.gz", _sha256(server / "t10k-labels-idx1-ubyte.gz"))
-    with pytest.raises(ValueError, match=r"is not an IDX file with magic number 2049. Received: magic=2051"):
+    monkeypatch.setitem(
+        data._FASHION_FILES,
+        "t10k-labels-idx1-ubyte.gz",
+        _sha256(server / "t10k-labels-idx1-ubyte.gz"),
+    )
+    with pytest.raises(
+        ValueError, match=r"is not an IDX file with magic number 2049. Received: magic=2051"
+    ):
         data.load_fashion_mnist(cache_dir=str(tmp_path / "cache2"), origin=server.as_uri() + "/")
 
 
@@ -221,13 +268,19 @@ def test_load_diabetes_raw_golden_row_and_standardized_columns():
     # BMI 32.1, blood pressure 101, s1..s6 = 157, 93.2, 38, 4, 4.8598, 87; progression 151.
     x_raw, y_raw = data.load_diabetes(standardize=False)
     assert x_raw.shape == (442, 10) and y_raw.shape == (442,) and x_raw.dtype == np.float64
-    np.testing.assert_allclose(x_raw[0], [59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87], rtol=1e-12)
+    np.testing.assert_allclose(
+        x_raw[0], [59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87], rtol=1e-12
+    )
     assert y_raw[0] == 151.0 and y_raw.min() == 25.0 and y_raw.max() == 346.0
     x, y = data.load_diabetes()
     np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(x.std(axis=0), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(x[0], (x_raw[0] - x_raw.mean(axis=0)) / x_raw.std(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(y, (y_raw - 152.13348416289594) / y_raw.std(), rtol=1e-12)  # mean 152.13
+    np.testing.assert_allclose(
+        x[0], (x_raw[0] - x_raw.mean(axis=0)) / x_raw.std(axis=0), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        y, (y_raw - 152.13348416289594) / y_raw.std(), rtol=1e-12
+    )  # mean 152.13
     assert data.load_diabetes(dtype="float32")[0].dtype == np.float32
 
 

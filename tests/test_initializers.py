@@ -1,10 +1,12 @@
 """nnlib.initializers: the same distributions as keras.initializers (statistics of many samples)."""
+
 import math
 
 import keras
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from nnlib import initializers as I
@@ -29,8 +31,12 @@ def pooled_samples(sample, shape, minimum=10_000):
 
 
 @settings(max_examples=10)  # each example draws >= 10,000 values from Keras
-@given(name=st.sampled_from(sorted(KERAS)), fan_in=st.integers(16, 300), fan_out=st.integers(16, 300),
-       conv=st.booleans())
+@given(
+    name=st.sampled_from(sorted(KERAS)),
+    fan_in=st.integers(16, 300),
+    fan_out=st.integers(16, 300),
+    conv=st.booleans(),
+)
 def test_same_distribution_as_keras(name, fan_in, fan_out, conv):
     shape = (3, 3, fan_in, fan_out) if conv else (fan_in, fan_out)
     ours_fn, rng = getattr(I, name), np.random.default_rng(0)
@@ -42,7 +48,9 @@ def test_same_distribution_as_keras(name, fan_in, fan_out, conv):
         assert abs(x.mean()) < 5 * math.sqrt(var / x.size)
         assert abs(x.var() / var - 1) < 0.05
     # same support: uniform within +-sqrt(3 var); truncated normal within +-2 sigma_0
-    bound = math.sqrt(3 * var) if name.endswith("uniform") else 2 * math.sqrt(var) / 0.87962566103423978
+    bound = (
+        math.sqrt(3 * var) if name.endswith("uniform") else 2 * math.sqrt(var) / 0.87962566103423978
+    )
     assert np.abs(ours).max() <= bound * (1 + 1e-6) and np.abs(theirs).max() <= bound * (1 + 1e-6)
     assert np.abs(ours).max() > 0.95 * bound  # the support is actually used, not narrower
     # same shape of distribution: two-sample Kolmogorov-Smirnov test (deterministic seeds)
@@ -68,12 +76,18 @@ def test_golden_values():
 
 
 def test_errors_name_the_argument():
-    with pytest.raises(TypeError, match=r"`rng` must be a np.random.Generator \(np.random.default_rng\(seed\)\). "
-                                        r"Received: rng=42 of type int"):
+    with pytest.raises(
+        TypeError,
+        match=r"`rng` must be a np.random.Generator \(np.random.default_rng\(seed\)\). "
+        r"Received: rng=42 of type int",
+    ):
         I.he_uniform((2, 2), 42)
     with pytest.raises(ValueError, match=r"`shape` must be an integer >= 0. Received: shape=-1"):
         I.glorot_normal((2, -1), np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"`dtype` must be one of \['float32', 'float64'\]. Received: dtype='int32'"):
+    with pytest.raises(
+        ValueError,
+        match=r"`dtype` must be one of \['float32', 'float64'\]. Received: dtype='int32'",
+    ):
         I.glorot_uniform((2, 2), np.random.default_rng(0), dtype="int32")
 
 
@@ -82,5 +96,7 @@ def test_docstring_examples():
 
     import nnlib.initializers
 
-    result = doctest.testmod(nnlib.initializers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        nnlib.initializers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0

@@ -1,12 +1,23 @@
 """The math layer imports NumPy only: importing any of its modules must not pull in TensorFlow/Keras."""
+
 import subprocess
 import sys
 
 import pytest
 
 MATH_MODULES = [
-    "activations", "losses", "initializers", "regularizers", "optimizers", "schedules",
-    "gradcheck", "numpy_net", "conv", "rnn",
+    "activations",
+    "losses",
+    "initializers",
+    "regularizers",
+    "optimizers",
+    "schedules",
+    "gradcheck",
+    "numpy_net",
+    "conv",
+    "rnn",
+    "autodiff",
+    "attention",
 ]
 
 

@@ -3,6 +3,7 @@
 We copy a real chapter, change one printed digit in its stored output, and run strict nbval on the copy
 in a subprocess. It must fail. (The unmodified chapter passes in the main suite.)
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ def tamper(nb: dict) -> str:
                 match = re.search(r"\d", text)
                 digit = text[match.start()]
                 new = str((int(digit) + 1) % 10)
-                out["text"] = text[: match.start()] + new + text[match.end():]
+                out["text"] = text[: match.start()] + new + text[match.end() :]
                 return f"{digit}->{new}"
     raise AssertionError("no numeric output found to tamper with")
 
@@ -42,9 +43,24 @@ def test_a_changed_printed_number_fails_strict_nbval(tmp_path: Path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("PYTEST_XDIST_WORKER", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
-         "-p", "no:xdist", "-q", str(target)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-q",
+            str(target),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 1, f"tampering {change} was not detected:\n{proc.stdout[-3000:]}"
     assert "1 failed" in proc.stdout, proc.stdout[-3000:]

@@ -1,4 +1,5 @@
 """nnlib.optimizers: 100-step trajectories equal to keras.optimizers on the same gradients."""
+
 import keras
 import numpy as np
 import pytest
@@ -44,7 +45,9 @@ def sched(kind):
     """The same schedule in nnlib and in Keras (fresh objects for each side)."""
     return {
         "exp": lambda m: m.ExponentialDecay(0.01, decay_steps=10, decay_rate=0.8),
-        "cos": lambda m: m.CosineDecay(0.05, decay_steps=80, alpha=0.1, warmup_target=0.2, warmup_steps=10),
+        "cos": lambda m: m.CosineDecay(
+            0.05, decay_steps=80, alpha=0.1, warmup_target=0.2, warmup_steps=10
+        ),
         "piece": lambda m: m.PiecewiseConstantDecay([30, 60], [0.05, 0.01, 0.001]),
     }[kind]
 
@@ -76,20 +79,34 @@ CONFIGS_FLOAT64 = [
     ("Adagrad", {"learning_rate": 2**-3, "initial_accumulator_value": 0.125, "epsilon": 2**-20}),
     ("RMSprop", {"learning_rate": 2**-7, "rho": 0.875, "momentum": 0.5, "epsilon": 2**-20}),
     ("Adam", {"learning_rate": 2**-6, "beta_1": 0.875, "beta_2": 1 - 2**-10, "epsilon": 2**-20}),
-    ("AdamW", {"learning_rate": 2**-6, "weight_decay": 2**-3, "beta_1": 0.875, "beta_2": 1 - 2**-10,
-               "epsilon": 2**-20}),
+    (
+        "AdamW",
+        {
+            "learning_rate": 2**-6,
+            "weight_decay": 2**-3,
+            "beta_1": 0.875,
+            "beta_2": 1 - 2**-10,
+            "epsilon": 2**-20,
+        },
+    ),
 ]
 
 
 def build(module, name, kw):
     kw = dict(kw)
     if isinstance(kw.get("learning_rate"), str):
-        kw["learning_rate"] = sched(kw["learning_rate"])(S if module is O else keras.optimizers.schedules)
+        kw["learning_rate"] = sched(kw["learning_rate"])(
+            S if module is O else keras.optimizers.schedules
+        )
     return getattr(module, name)(**kw)
 
 
-RUNS = [(n, kw, np.float32) for n, kw in CONFIGS_FLOAT32] + [(n, kw, np.float64) for n, kw in CONFIGS_FLOAT64]
-RUN_IDS = [f"{np.dtype(d).name}-{n}-" + ",".join(f"{k}={v}" for k, v in kw.items()) for n, kw, d in RUNS]
+RUNS = [(n, kw, np.float32) for n, kw in CONFIGS_FLOAT32] + [
+    (n, kw, np.float64) for n, kw in CONFIGS_FLOAT64
+]
+RUN_IDS = [
+    f"{np.dtype(d).name}-{n}-" + ",".join(f"{k}={v}" for k, v in kw.items()) for n, kw, d in RUNS
+]
 
 
 def flat(arrays):
@@ -118,12 +135,18 @@ def trajectories():
         theirs = tf.Variable(flat(params))
         keras_opt = build(keras.optimizers, name, kw)
         keras_opt.build([theirs])
-        runs.append({
-            "grad": lambda ps, q=q_grad, m=m_grad: q(ps[:1]) + m(ps[1:]),
-            "start": [p.copy() for p in params], "ours": [p.copy() for p in params],
-            "ours_opt": build(O, name, kw), "theirs": theirs, "keras_opt": keras_opt,
-            "path_ours": [], "path_theirs": [],
-        })
+        runs.append(
+            {
+                "grad": lambda ps, q=q_grad, m=m_grad: q(ps[:1]) + m(ps[1:]),
+                "start": [p.copy() for p in params],
+                "ours": [p.copy() for p in params],
+                "ours_opt": build(O, name, kw),
+                "theirs": theirs,
+                "keras_opt": keras_opt,
+                "path_ours": [],
+                "path_theirs": [],
+            }
+        )
 
     @tf.function
     def keras_step(all_grads):
@@ -135,7 +158,9 @@ def trajectories():
     for _ in range(STEPS):
         all_grads = []
         for run, value in zip(runs, values):
-            run["ours_opt"].apply_gradients(zip(run["grad"]([p.copy() for p in run["ours"]]), run["ours"]))
+            run["ours_opt"].apply_gradients(
+                zip(run["grad"]([p.copy() for p in run["ours"]]), run["ours"])
+            )
             run["path_ours"].append([p.copy() for p in run["ours"]])
             all_grads.append(tf.constant(flat(run["grad"](unflat(value, run["start"])))))
         values = [t.numpy() for t in keras_step(all_grads)]
@@ -152,8 +177,9 @@ def test_trajectory_equals_keras(trajectories, run_id):
         for w, want in zip(ours, theirs):
             assert w.dtype == dtype
             # Relative to the trajectory's scale: single coordinates cross 0 along the way.
-            np.testing.assert_allclose(w, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(),
-                                       err_msg=f"step {step}")
+            np.testing.assert_allclose(
+                w, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(), err_msg=f"step {step}"
+            )
     assert run["ours_opt"].iterations == STEPS == int(run["keras_opt"].iterations)
     moved = [np.abs(w - p).max() for w, p in zip(run["ours"], run["start"])]
     assert min(moved[0], max(moved[1:])) > 1e-3  # both problems actually travelled
@@ -182,11 +208,15 @@ def test_golden_values_by_hand():
     np.testing.assert_allclose(w, [2.9, -2.9])
 
     w = np.array([1.0])  # Adagrad: accumulator 0.1 + 0.9^2... use G0 = 0.0: 1 - 0.5 * 2 / sqrt(4)
-    O.Adagrad(learning_rate=0.5, initial_accumulator_value=0.0, epsilon=0.0).apply_gradients([(np.array([2.0]), w)])
+    O.Adagrad(learning_rate=0.5, initial_accumulator_value=0.0, epsilon=0.0).apply_gradients(
+        [(np.array([2.0]), w)]
+    )
     np.testing.assert_allclose(w, [0.5])
 
     w = np.array([2.0])  # AdamW: decay 2 - 0.1 * 0.5 * 2 = 1.9, then the Adam step of 0.1
-    O.AdamW(learning_rate=0.1, weight_decay=0.5, epsilon=0.0).apply_gradients([(np.array([1.0]), w)])
+    O.AdamW(learning_rate=0.1, weight_decay=0.5, epsilon=0.0).apply_gradients(
+        [(np.array([1.0]), w)]
+    )
     np.testing.assert_allclose(w, [1.8])
 
 
@@ -198,43 +228,72 @@ def test_state_is_explicit_and_schedule_sees_iterations():
         opt.apply_gradients([(np.ones(2), w)])
     assert seen == [0, 1, 2] and opt.iterations == 3  # step = updates done so far (Keras)
     assert set(opt.get_state(w)) == {"m", "v"}
-    np.testing.assert_allclose(opt.get_state(w)["m"], 1 - 0.9 ** 3)
+    np.testing.assert_allclose(opt.get_state(w)["m"], 1 - 0.9**3)
     w32 = np.zeros(2, dtype=np.float32)
     O.RMSprop(momentum=0.5).apply_gradients([(np.ones(2), w32)])
-    assert w32.dtype == np.float32 and set(O.RMSprop(momentum=0.5).get_state(w32)) == {"velocity", "momentum"}
+    assert w32.dtype == np.float32 and set(O.RMSprop(momentum=0.5).get_state(w32)) == {
+        "velocity",
+        "momentum",
+    }
 
 
 def test_errors_name_the_argument():
-    with pytest.raises(ValueError, match=r"`momentum` must be in \[0.0, 1.0\). Received: momentum=1.5"):
+    with pytest.raises(
+        ValueError, match=r"`momentum` must be in \[0.0, 1.0\). Received: momentum=1.5"
+    ):
         O.SGD(momentum=1.5)
-    with pytest.raises(ValueError, match=r"`learning_rate` must be > 0. Received: learning_rate=0.0"):
+    with pytest.raises(
+        ValueError, match=r"`learning_rate` must be > 0. Received: learning_rate=0.0"
+    ):
         O.Adam(learning_rate=0.0)
-    with pytest.raises(ValueError, match=r"`learning_rate` must be > 0. Received: learning_rate=-0.1"):
+    with pytest.raises(
+        ValueError, match=r"`learning_rate` must be > 0. Received: learning_rate=-0.1"
+    ):
         O.RMSprop(learning_rate=-0.1)
     with pytest.raises(ValueError, match=r"`beta_2` must be in \[0.0, 1.0\). Received: beta_2=1.0"):
         O.Adam(beta_2=1.0)
     with pytest.raises(ValueError, match=r"`rho` must be in \[0.0, 1.0\). Received: rho=-0.5"):
         O.RMSprop(rho=-0.5)
-    with pytest.raises(ValueError, match=r"`initial_accumulator_value` must be in \[0.0, inf\]. Received: "
-                                         r"initial_accumulator_value=-1.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"`initial_accumulator_value` must be in \[0.0, inf\]. Received: "
+        r"initial_accumulator_value=-1.0",
+    ):
         O.Adagrad(initial_accumulator_value=-1.0)
-    with pytest.raises(ValueError, match=r"`weight_decay` must be a number >= 0 for AdamW. Received: weight_decay=None"):
+    with pytest.raises(
+        ValueError,
+        match=r"`weight_decay` must be a number >= 0 for AdamW. Received: weight_decay=None",
+    ):
         O.AdamW(weight_decay=None)
     with pytest.raises(TypeError, match=r"`nesterov` must be a bool. Received: nesterov='yes'"):
         O.SGD(momentum=0.9, nesterov="yes")
     opt, w = O.SGD(), np.zeros(3)
-    with pytest.raises(ValueError, match=r"Each gradient must have its parameter's shape. Received: gradient 0 "
-                                         r"with shape \(2,\) for a parameter of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Each gradient must have its parameter's shape. Received: gradient 0 "
+        r"with shape \(2,\) for a parameter of shape \(3,\)",
+    ):
         opt.apply_gradients([(np.zeros(2), w)])
-    with pytest.raises(TypeError, match=r"Each parameter must be a float32/float64 NumPy array \(updated in "
-                                        r"place\). Received: parameter 0 of type list"):
+    with pytest.raises(
+        TypeError,
+        match=r"Each parameter must be a float32/float64 NumPy array \(updated in "
+        r"place\). Received: parameter 0 of type list",
+    ):
         opt.apply_gradients([(np.zeros(3), [0.0, 0.0, 0.0])])
-    with pytest.raises(TypeError, match=r"`grads_and_params` must be an iterable of \(gradient, parameter\) pairs"):
+    with pytest.raises(
+        TypeError, match=r"`grads_and_params` must be an iterable of \(gradient, parameter\) pairs"
+    ):
         opt.apply_gradients([np.zeros(3)])
-    with pytest.raises(ValueError, match=r"`gradient 0` must contain only finite values. Received: gradient 0 with 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"`gradient 0` must contain only finite values. Received: gradient 0 with 1",
+    ):
         opt.apply_gradients([(np.array([0.0, np.nan, 0.0]), w)])
-    with pytest.raises(ValueError, match=r"`learning_rate` schedule must return a finite number >= 0. "
-                                         r"Received: learning_rate\(0\)=-1.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"`learning_rate` schedule must return a finite number >= 0. "
+        r"Received: learning_rate\(0\)=-1.0",
+    ):
         O.SGD(learning_rate=lambda step: -1.0).apply_gradients([(np.zeros(3), w)])
     np.testing.assert_array_equal(w, 0.0)  # a rejected update leaves the parameters untouched
 
@@ -244,13 +303,51 @@ def test_docstring_examples():
 
     import nnlib.optimizers
 
-    result = doctest.testmod(nnlib.optimizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        nnlib.optimizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0
 
 
 def test_a_schedule_must_take_one_step_argument():
     from nnlib.optimizers import SGD
 
-    with pytest.raises(TypeError, match=r"schedule called as learning_rate\(step\).*Received: learning_rate="):
+    with pytest.raises(
+        TypeError, match=r"schedule called as learning_rate\(step\).*Received: learning_rate="
+    ):
         SGD(learning_rate=lambda step, extra: 0.1)
     assert SGD(learning_rate=lambda step: 0.1) is not None
+
+
+@pytest.mark.parametrize("cls", [O.SGD, O.Adagrad, O.RMSprop, O.Adam, O.AdamW])
+def test_keras2_argument_names_say_what_to_write_instead(cls):
+    name = cls.__name__
+    with pytest.raises(
+        ValueError,
+        match=rf"`lr` is not an argument of {name}: Keras 3 \(and nnlib\) call it "
+        rf"`learning_rate`; use {name}\(learning_rate=0.1\). Received: lr=0.1",
+    ):
+        cls(lr=0.1)
+    with pytest.raises(
+        ValueError,
+        match=rf"`decay` is not an argument of {name} in Keras 3 .* pass a schedule "
+        r"as `learning_rate`.*Received: decay=0.01",
+    ):
+        cls(decay=0.01)
+    with pytest.raises(
+        TypeError, match=rf"`momentun` is not an argument of {name}. .*Received: momentun=0.9"
+    ):
+        cls(momentun=0.9)
+    with pytest.raises(
+        ValueError, match=r"Argument\(s\) not recognized: \{'lr': 0.1\}"
+    ):  # Keras 3 says less
+        getattr(keras.optimizers, name)(lr=0.1)
+
+
+def test_apply_gradients_checks_every_pair_before_changing_any_parameter():
+    w0, w1 = np.ones(2), np.ones(3)
+    with pytest.raises(
+        ValueError, match=r"Each gradient must have its parameter's shape. Received: gradient 1"
+    ):
+        O.SGD(0.1).apply_gradients([(np.ones(2), w0), (np.ones(2), w1)])
+    np.testing.assert_array_equal(w0, np.ones(2))  # pair 0 was valid, and still untouched

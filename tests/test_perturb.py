@@ -1,4 +1,5 @@
 """nnlib.perturb: the portability matrix's one-ulp perturbation mode, and where nnlib applies it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -80,4 +81,6 @@ def test_keras_builders_nudge_their_initial_weights(monkeypatch):
     monkeypatch.setenv(perturb.ENV_VAR, "1")
     seed_everything(0)
     nudged = [w.numpy() for w in mlp(4, hidden_units=(3,), num_classes=2).weights]
-    assert not np.array_equal(plain[0], nudged[0]) and np.allclose(plain[0], nudged[0], rtol=1e-6, atol=0)
+    assert not np.array_equal(plain[0], nudged[0]) and np.allclose(
+        plain[0], nudged[0], rtol=1e-6, atol=0
+    )

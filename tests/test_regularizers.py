@@ -1,9 +1,11 @@
 """nnlib.regularizers against keras.regularizers (values, gradients by GradientTape) and dropout."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nnlib import regularizers as R
@@ -17,7 +19,9 @@ def weights(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=5))
     # |x| >= 2^-20 or 0: TensorFlow flushes subnormal float32 results (e.g. 0.5 * 1e-38) to zero.
     magnitude = st.floats(2.0**-20, 10, width=32)
-    return draw(hnp.arrays(dtype, shape, elements=magnitude | magnitude.map(lambda v: -v) | st.just(0.0)))
+    return draw(
+        hnp.arrays(dtype, shape, elements=magnitude | magnitude.map(lambda v: -v) | st.just(0.0))
+    )
 
 
 # 0, or factors that stay normal numbers in float32 (Keras casts the factor to x's dtype).
@@ -79,7 +83,9 @@ def test_golden_values():
     assert R.l2(np.array([1.0, -2.0]), factor=0.25) == 1.25
     assert R.l1_l2(np.array([1.0, -2.0]), l1=0.5, l2=0.25) == 2.75
     np.testing.assert_array_equal(R.l2_grad(np.array([1.0, -2.0]), factor=0.25), [0.5, -1.0])
-    np.testing.assert_array_equal(R.l1_grad(np.array([3.0, 0.0, -2.0]), factor=0.5), [0.5, 0.0, -0.5])
+    np.testing.assert_array_equal(
+        R.l1_grad(np.array([3.0, 0.0, -2.0]), factor=0.5), [0.5, 0.0, -0.5]
+    )
 
 
 def test_errors_name_the_argument():
@@ -88,12 +94,19 @@ def test_errors_name_the_argument():
         R.dropout(np.ones(3), 1.0, rng)
     with pytest.raises(ValueError, match=r"`rate` must be in \[0.0, 1.0\). Received: rate=-0.1"):
         R.dropout(np.ones(3), -0.1, rng)
-    with pytest.raises(TypeError, match=r"`rng` must be a np.random.Generator \(np.random.default_rng\(seed\)\). "
-                                        r"Received: rng=0 of type int"):
+    with pytest.raises(
+        TypeError,
+        match=r"`rng` must be a np.random.Generator \(np.random.default_rng\(seed\)\). "
+        r"Received: rng=0 of type int",
+    ):
         R.dropout(np.ones(3), 0.5, 0)
-    with pytest.raises(ValueError, match=r"`factor` must be in \[0.0, inf\]. Received: factor=-1.0"):
+    with pytest.raises(
+        ValueError, match=r"`factor` must be in \[0.0, inf\]. Received: factor=-1.0"
+    ):
         R.l2(np.ones(3), factor=-1.0)
-    with pytest.raises(ValueError, match=r"`x` must contain only finite values. Received: x with 1 NaN/inf"):
+    with pytest.raises(
+        ValueError, match=r"`x` must contain only finite values. Received: x with 1 NaN/inf"
+    ):
         R.l1(np.array([1.0, np.inf]))
 
 
@@ -102,5 +115,7 @@ def test_docstring_examples():
 
     import nnlib.regularizers
 
-    result = doctest.testmod(nnlib.regularizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        nnlib.regularizers, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0

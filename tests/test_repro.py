@@ -1,4 +1,5 @@
 """nnlib.repro: TensorFlow's start-up log lines never reach a notebook run through Jupyter."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,22 @@ RUNNER = textwrap.dedent("""
 
 
 def _streams(first_cell: str) -> list[tuple[str, str]]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "TF_CPP_MIN_LOG_LEVEL")}
-    env["TF_ENABLE_ONEDNN_OPTS"] = "1"  # TensorFlow then announces oneDNN at import on every x86 CPU
-    out = subprocess.run([sys.executable, "-c", RUNNER, first_cell], env=env, capture_output=True,
-                         text=True, timeout=600, check=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTEST_CURRENT_TEST", "TF_CPP_MIN_LOG_LEVEL")
+    }
+    env["TF_ENABLE_ONEDNN_OPTS"] = (
+        "1"  # TensorFlow then announces oneDNN at import on every x86 CPU
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", RUNNER, first_cell],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return [tuple(s) for s in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
@@ -38,7 +51,9 @@ def test_a_notebook_run_through_jupyter_shows_no_tensorflow_log_lines():
     control = _streams("import tensorflow as tf")
     if not any(name == "stderr" and "oneDNN" in text for name, text in control):
         pytest.skip("TensorFlow prints no start-up log line on this machine: nothing to silence")
-    streams = _streams("from nnlib.repro import seed_everything\nseed_everything(0)\nimport tensorflow as tf")
+    streams = _streams(
+        "from nnlib.repro import seed_everything\nseed_everything(0)\nimport tensorflow as tf"
+    )
     assert [name for name, _ in streams] == ["stdout"], streams  # only the print, no stderr block
     assert streams[0][1] == "3.0\n"
 
@@ -48,9 +63,14 @@ def test_the_filter_drops_only_tensorflow_log_lines_and_imports_once():
     from nnlib import repro
 
     assert repro._TF_LOG_LINE.match(
-        "I0000 00:00:1795854544.308179    5542 port.cc:153] oneDNN custom operations are on.")
-    assert repro._TF_LOG_LINE.match("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
-    assert repro._TF_LOG_LINE.match("E0000 00:00:1795854544.308179  12 cuda_dnn.cc:8579] Unable to register")
+        "I0000 00:00:1795854544.308179    5542 port.cc:153] oneDNN custom operations are on."
+    )
+    assert repro._TF_LOG_LINE.match(
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+    )
+    assert repro._TF_LOG_LINE.match(
+        "E0000 00:00:1795854544.308179  12 cuda_dnn.cc:8579] Unable to register"
+    )
     assert not repro._TF_LOG_LINE.match("UserWarning: something a reader must see")
     tf = repro.import_tensorflow()
     assert tf is sys.modules["tensorflow"] and repro.import_tensorflow() is tf  # once

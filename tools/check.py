@@ -15,6 +15,7 @@ last printed digit) or *different*. The report goes to stdout and to ``<report-d
 with this machine's environment beside the one that recorded the outputs and the likely causes of
 any difference. Exit status: 0 when no compared cell is different, 1 otherwise, 2 for usage errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,18 +26,42 @@ import re
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence, TextIO
+from typing import TextIO
 
 __all__ = [
-    "IDENTICAL", "WITHIN", "DIFFERENT", "IGNORED", "Comparison", "CellResult", "NotebookResult", "Block",
-    "load_sanitizers", "sanitize", "tokenize", "compare_number", "compare_text", "nbval_options",
-    "compare_cell", "compare_notebooks", "check_notebook", "check_all", "Progress", "verdict", "build_report",
-    "render_text", "render_markdown", "render_html", "report_json", "write_reports", "main",
+    "IDENTICAL",
+    "WITHIN",
+    "DIFFERENT",
+    "IGNORED",
+    "Comparison",
+    "CellResult",
+    "NotebookResult",
+    "Block",
+    "load_sanitizers",
+    "sanitize",
+    "tokenize",
+    "compare_number",
+    "compare_text",
+    "nbval_options",
+    "compare_cell",
+    "compare_notebooks",
+    "check_notebook",
+    "check_all",
+    "Progress",
+    "verdict",
+    "build_report",
+    "render_text",
+    "render_markdown",
+    "render_html",
+    "report_json",
+    "write_reports",
+    "main",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +132,7 @@ def tokenize(text: str) -> tuple[list[str], list[str]]:
     segments, numbers, last = [], [], 0
     for match in _TOKEN.finditer(text):
         if match.lastgroup == "number":
-            segments.append(text[last:match.start()])
+            segments.append(text[last : match.start()])
             numbers.append(match.group())
             last = match.end()
     segments.append(text[last:])
@@ -174,7 +199,9 @@ def _differing_lines(expected: str, got: str, rtol: float) -> tuple[str, str]:
     """The first (up to three) lines in which two different texts differ, shortened for the report."""
     e_lines, g_lines = expected.splitlines(), got.splitlines()
     if len(e_lines) == len(g_lines):
-        pairs = [(a, b) for a, b in zip(e_lines, g_lines) if _compare_tokens(a, b, rtol)[0] == DIFFERENT]
+        pairs = [
+            (a, b) for a, b in zip(e_lines, g_lines) if _compare_tokens(a, b, rtol)[0] == DIFFERENT
+        ]
         e_sel, g_sel = [a for a, _ in pairs], [b for _, b in pairs]
     else:
         ops = difflib.SequenceMatcher(None, e_lines, g_lines, autojunk=False).get_opcodes()
@@ -202,8 +229,9 @@ class Comparison:
     got: str = ""
 
 
-def compare_text(expected: str, got: str, rtol: float = 1e-5,
-                 sanitizers: Iterable[tuple[str, str]] | None = None) -> Comparison:
+def compare_text(
+    expected: str, got: str, rtol: float = 1e-5, sanitizers: Iterable[tuple[str, str]] | None = None
+) -> Comparison:
     """Compare a stored output text with a re-executed one, number by number.
 
     Both sides are sanitized first (``sanitizers``; default: the repository's ``nbval_sanitize.cfg``).
@@ -230,7 +258,12 @@ _COMMENT_MARKERS = {  # nbval 0.11 plugin.comment_markers
 }
 _TAG_MARKERS = {name.lower().replace("_", "-"): value for name, value in _COMMENT_MARKERS.items()}
 _TAG_MARKERS["raises-exception"] = ("check_exception", True)
-_LABELS = {"stdout": "stdout output", "stderr": "stderr output", "text/plain": "text/plain output", "error": "error"}
+_LABELS = {
+    "stdout": "stdout output",
+    "stderr": "stderr output",
+    "text/plain": "text/plain output",
+    "error": "error",
+}
 
 
 def nbval_options(cell: Mapping) -> dict[str, bool]:
@@ -267,8 +300,11 @@ def _coalesce_streams(outputs: Iterable[Mapping]) -> list[Mapping]:
         elif out.get("name") in streams:
             streams[out.get("name")]["text"] += _text(out.get("text", ""))
         else:
-            streams[out.get("name")] = {"output_type": "stream", "name": out.get("name"),
-                                        "text": _text(out.get("text", ""))}
+            streams[out.get("name")] = {
+                "output_type": "stream",
+                "name": out.get("name"),
+                "text": _text(out.get("text", "")),
+            }
             merged.append(streams[out.get("name")])
     for stream in streams.values():
         stream["text"] = _CARRIAGE_RETURN.sub("", stream["text"])
@@ -324,8 +360,9 @@ def _first_line(cell: Mapping) -> str:
     return _shorten(lines[0], 120) if lines else ""
 
 
-def _compare_outputs(stored: Mapping, run: Mapping, rtol: float,
-                     sanitizers: Iterable[tuple[str, str]] | None) -> tuple[Comparison, str]:
+def _compare_outputs(
+    stored: Mapping, run: Mapping, rtol: float, sanitizers: Iterable[tuple[str, str]] | None
+) -> tuple[Comparison, str]:
     """Compare two cells' outputs group by group; returns the worst comparison and what differs."""
     exp, got = _flatten(stored.get("outputs", [])), _flatten(run.get("outputs", []))
     vanished, new = [k for k in exp if k not in got], [k for k in got if k not in exp]
@@ -334,17 +371,26 @@ def _compare_outputs(stored: Mapping, run: Mapping, rtol: float,
         return Comparison(DIFFERENT, 0.0, _shorten(text), ""), f"{_LABELS[vanished[0]]} vanished"
     if new:
         text = got[new[0]][0].rstrip("\n")
-        return Comparison(DIFFERENT, 0.0, "", _shorten(text)), f"new {_LABELS[new[0]]}: {_shorten(text.strip(), 80)}"
+        return Comparison(
+            DIFFERENT, 0.0, "", _shorten(text)
+        ), f"new {_LABELS[new[0]]}: {_shorten(text.strip(), 80)}"
     worst, largest = IDENTICAL, 0.0
     for key, values in exp.items():
         if len(values) != len(got[key]):
-            return (Comparison(DIFFERENT, 0.0, _shorten("\n".join(values)), _shorten("\n".join(got[key]))),
-                    f"{len(got[key])} {_LABELS[key]}s instead of {len(values)}")
+            return (
+                Comparison(
+                    DIFFERENT, 0.0, _shorten("\n".join(values)), _shorten("\n".join(got[key]))
+                ),
+                f"{len(got[key])} {_LABELS[key]}s instead of {len(values)}",
+            )
         for e, g in zip(values, got[key]):
             result = compare_text(e, g, rtol, sanitizers)
             if result.status == DIFFERENT:
                 return result, f"{_LABELS[key]} differs"
-            worst, largest = max(worst, result.status, key=_RANK.get), max(largest, result.max_rel_diff)
+            worst, largest = (
+                max(worst, result.status, key=_RANK.get),
+                max(largest, result.max_rel_diff),
+            )
     return Comparison(worst, largest), ""
 
 
@@ -353,8 +399,15 @@ def _raised(cell: Mapping) -> str | None:
     return f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}" if errors else None
 
 
-def compare_cell(stored_cell: Mapping, run_cell: Mapping, rtol: float = 1e-5, *, index: int = 0,
-                 notebook: str = "", sanitizers: Iterable[tuple[str, str]] | None = None) -> CellResult:
+def compare_cell(
+    stored_cell: Mapping,
+    run_cell: Mapping,
+    rtol: float = 1e-5,
+    *,
+    index: int = 0,
+    notebook: str = "",
+    sanitizers: Iterable[tuple[str, str]] | None = None,
+) -> CellResult:
     """Compare one stored code cell with its re-executed version, mirroring strict nbval 0.11.
 
     In nbval's order: a skipped cell is ignored; a cell that raised without being marked to raise is
@@ -370,8 +423,13 @@ def compare_cell(stored_cell: Mapping, run_cell: Mapping, rtol: float = 1e-5, *,
         return CellResult(**base, status=IGNORED, reason="skipped (NBVAL_SKIP)")
     raised = _raised(run_cell)
     if raised and not options["check_exception"]:
-        return CellResult(**base, status=DIFFERENT, reason=f"the cell raised {_shorten(raised, 120)}",
-                          expected=_shorten(_raised(stored_cell) or "no error"), got=_shorten(raised))
+        return CellResult(
+            **base,
+            status=DIFFERENT,
+            reason=f"the cell raised {_shorten(raised, 120)}",
+            expected=_shorten(_raised(stored_cell) or "no error"),
+            got=_shorten(raised),
+        )
     if stored_cell.get("execution_count") is None:
         if stored_cell.get("outputs"):
             return CellResult(**base, status=DIFFERENT, reason="unrun reference cell has outputs")
@@ -379,25 +437,43 @@ def compare_cell(stored_cell: Mapping, run_cell: Mapping, rtol: float = 1e-5, *,
     if not options["check"]:
         return CellResult(**base, status=IGNORED, reason="output not checked (NBVAL_IGNORE_OUTPUT)")
     comparison, reason = _compare_outputs(stored_cell, run_cell, rtol, sanitizers)
-    return CellResult(**base, status=comparison.status, max_rel_diff=comparison.max_rel_diff, reason=reason,
-                      expected=comparison.expected, got=comparison.got)
+    return CellResult(
+        **base,
+        status=comparison.status,
+        max_rel_diff=comparison.max_rel_diff,
+        reason=reason,
+        expected=comparison.expected,
+        got=comparison.got,
+    )
 
 
 def _code_cells(nb: Mapping) -> list[tuple[int, int, Mapping]]:
     """``(index in nb.cells, code-cell index, cell)`` for every code cell."""
-    cells = [(i, cell) for i, cell in enumerate(nb.get("cells", [])) if cell.get("cell_type") == "code"]
+    cells = [
+        (i, cell) for i, cell in enumerate(nb.get("cells", [])) if cell.get("cell_type") == "code"
+    ]
     return [(i, n, cell) for n, (i, cell) in enumerate(cells)]
 
 
-def compare_notebooks(stored_nb: Mapping, run_nb: Mapping, rtol: float = 1e-5, *, notebook: str = "",
-                      sanitizers: Iterable[tuple[str, str]] | None = None) -> list[CellResult]:
+def compare_notebooks(
+    stored_nb: Mapping,
+    run_nb: Mapping,
+    rtol: float = 1e-5,
+    *,
+    notebook: str = "",
+    sanitizers: Iterable[tuple[str, str]] | None = None,
+) -> list[CellResult]:
     """Compare every code cell of a stored notebook with the same cell of its re-executed copy."""
     stored, run = _code_cells(stored_nb), _code_cells(run_nb)
     if len(stored) != len(run):
-        raise ValueError(f"`run_nb` must have the code cells of `stored_nb` ({len(stored)}). "
-                         f"Received: run_nb with {len(run)} code cells")
-    return [compare_cell(s, r, rtol, index=n, notebook=notebook, sanitizers=sanitizers)
-            for (_, n, s), (_, _, r) in zip(stored, run)]
+        raise ValueError(
+            f"`run_nb` must have the code cells of `stored_nb` ({len(stored)}). "
+            f"Received: run_nb with {len(run)} code cells"
+        )
+    return [
+        compare_cell(s, r, rtol, index=n, notebook=notebook, sanitizers=sanitizers)
+        for (_, n, s), (_, _, r) in zip(stored, run)
+    ]
 
 
 # ----------------------------------------------------------------------------- notebooks
@@ -445,12 +521,20 @@ def _describe(exc: BaseException) -> str:
     if getattr(exc, "ename", None):
         text = f"{exc.ename}: {exc.evalue}"
     else:
-        text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        text = (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
     return _shorten(_ANSI.sub("", text), _SHORT)
 
 
-def _failed_cells(stored: Mapping, partial: Mapping | None, failed_at: int | None, rtol: float,
-                  notebook: str, message: str) -> list[CellResult]:
+def _failed_cells(
+    stored: Mapping,
+    partial: Mapping | None,
+    failed_at: int | None,
+    rtol: float,
+    notebook: str,
+    message: str,
+) -> list[CellResult]:
     """Cells before the failure compared as usual; the failing cell and every later one different."""
     partial_cells = partial.get("cells", []) if partial is not None else []
     results = []
@@ -458,9 +542,14 @@ def _failed_cells(stored: Mapping, partial: Mapping | None, failed_at: int | Non
         if failed_at is not None and i < failed_at and i < len(partial_cells):
             results.append(compare_cell(cell, partial_cells[i], rtol, index=n, notebook=notebook))
             continue
-        reason = (f"execution failed: {message}" if i == failed_at
-                  else f"not run: the notebook stopped earlier ({message})")
-        results.append(CellResult(notebook, n, _first_line(cell), DIFFERENT, reason=_shorten(reason)))
+        reason = (
+            f"execution failed: {message}"
+            if i == failed_at
+            else f"not run: the notebook stopped earlier ({message})"
+        )
+        results.append(
+            CellResult(notebook, n, _first_line(cell), DIFFERENT, reason=_shorten(reason))
+        )
     return results
 
 
@@ -477,8 +566,14 @@ def check_notebook(path: Path, rtol: float = 1e-5, timeout: int = 600) -> Notebo
         run, seconds = run_notebook(Path(path), timeout=timeout)
     except Exception as exc:  # a notebook that fails still gets a report
         message = _describe(exc)
-        cells = _failed_cells(stored, getattr(exc, "notebook", None), getattr(exc, "cell_index", None),
-                              rtol, name, message)
+        cells = _failed_cells(
+            stored,
+            getattr(exc, "notebook", None),
+            getattr(exc, "cell_index", None),
+            rtol,
+            name,
+            message,
+        )
         return NotebookResult(name, cells, time.perf_counter() - start, message)
     return NotebookResult(name, compare_notebooks(stored, run, rtol, notebook=name), seconds)
 
@@ -499,7 +594,9 @@ class Progress:
         """The bar, the count and ``label`` (e.g. ``[####----]  8/29  path  9.4 s``)."""
         filled = round(self.width * self.done / self.total) if self.total else self.width
         bar = "#" * filled + "-" * (self.width - filled)
-        return f"[{bar}] {self.done:>{len(str(self.total))}}/{self.total}  {label}" + (f"  {note}" if note else "")
+        return f"[{bar}] {self.done:>{len(str(self.total))}}/{self.total}  {label}" + (
+            f"  {note}" if note else ""
+        )
 
     def update(self, label: str, note: str = "", advance: bool = True) -> None:
         """Count one more notebook done (unless ``advance`` is False) and show ``label``."""
@@ -520,13 +617,21 @@ class Progress:
 
 
 def _note(result: NotebookResult) -> str:
-    outcome = "failed to run" if result.error else (
-        f"{result.count(DIFFERENT)} different" if result.count(DIFFERENT) else "ok")
+    outcome = (
+        "failed to run"
+        if result.error
+        else (f"{result.count(DIFFERENT)} different" if result.count(DIFFERENT) else "ok")
+    )
     return f"{result.seconds:.1f} s  {outcome}"
 
 
-def check_all(paths: Sequence[Path], rtol: float = 1e-5, jobs: int = 2, timeout: int = 600,
-              progress: Progress | None = None) -> list[NotebookResult]:
+def check_all(
+    paths: Sequence[Path],
+    rtol: float = 1e-5,
+    jobs: int = 2,
+    timeout: int = 600,
+    progress: Progress | None = None,
+) -> list[NotebookResult]:
     """Check ``paths`` with up to ``jobs`` notebooks at once; results in the order of ``paths``."""
     _check_rtol(rtol)
     if not isinstance(jobs, int) or jobs < 1:
@@ -534,7 +639,9 @@ def check_all(paths: Sequence[Path], rtol: float = 1e-5, jobs: int = 2, timeout:
     progress = progress or Progress(len(paths))
     progress.update(f"running {min(jobs, len(paths))} at a time", advance=False)
     results: dict[Path, NotebookResult] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each nbclient starts its own kernel process
+    with ThreadPoolExecutor(
+        max_workers=jobs
+    ) as pool:  # each nbclient starts its own kernel process
         futures = {pool.submit(check_notebook, path, rtol, timeout): path for path in paths}
         for future in as_completed(futures):
             result = results[futures[future]] = future.result()
@@ -568,15 +675,32 @@ def _rel(value: float) -> str:
 
 
 def _chapter_blocks(results: Sequence[NotebookResult]) -> list[Block]:
-    headers = ("notebook", "identical", "within tolerance", "different", "ignored", "largest rel. diff", "time")
+    headers = (
+        "notebook",
+        "identical",
+        "within tolerance",
+        "different",
+        "ignored",
+        "largest rel. diff",
+        "time",
+    )
     parts: dict[str, list[NotebookResult]] = {}
     for result in results:
         parts.setdefault(result.part, []).append(result)
     blocks = []
     for part, members in parts.items():
-        rows = tuple((Path(r.path).name + (" (failed to run)" if r.error else ""), str(r.count(IDENTICAL)),
-                      str(r.count(WITHIN)), str(r.count(DIFFERENT)), str(r.count(IGNORED)),
-                      _rel(r.max_rel_diff), f"{r.seconds:.1f} s") for r in members)
+        rows = tuple(
+            (
+                Path(r.path).name + (" (failed to run)" if r.error else ""),
+                str(r.count(IDENTICAL)),
+                str(r.count(WITHIN)),
+                str(r.count(DIFFERENT)),
+                str(r.count(IGNORED)),
+                _rel(r.max_rel_diff),
+                f"{r.seconds:.1f} s",
+            )
+            for r in members
+        )
         blocks += [Block("h2", part), Block("table", headers=headers, rows=rows)]
     return blocks
 
@@ -587,10 +711,15 @@ def _different_blocks(results: Sequence[NotebookResult]) -> list[Block]:
     if not cells:
         return blocks + [Block("p", "None: every compared cell is identical or within tolerance.")]
     for cell in cells:
-        blocks += [Block("h3", f"{cell.notebook} {cell.name}"), Block("cell", cell.first_line, items=(cell.reason,))]
+        blocks += [
+            Block("h3", f"{cell.notebook} {cell.name}"),
+            Block("cell", cell.first_line, items=(cell.reason,)),
+        ]
         if cell.expected or cell.got:
-            blocks += [Block("code", "expected", items=(cell.expected or "(nothing)",)),
-                       Block("code", "got", items=(cell.got or "(nothing)",))]
+            blocks += [
+                Block("code", "expected", items=(cell.expected or "(nothing)",)),
+                Block("code", "got", items=(cell.got or "(nothing)",)),
+            ]
     return blocks
 
 
@@ -604,9 +733,18 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-_ENV_ITEMS = (("Python", "python"), ("platform", "platform"), ("CPU", "cpu"), ("CPU vendor", "cpu_vendor"),
-              ("instruction set", "isa"), ("CPU threads", "cpu_count"), ("oneDNN (TF_ENABLE_ONEDNN_OPTS)", "onednn"),
-              ("GPUs", "gpus"), ("TensorFlow built with CUDA", "tensorflow_built_with_cuda"), ("BLAS (NumPy)", "blas"))
+_ENV_ITEMS = (
+    ("Python", "python"),
+    ("platform", "platform"),
+    ("CPU", "cpu"),
+    ("CPU vendor", "cpu_vendor"),
+    ("instruction set", "isa"),
+    ("CPU threads", "cpu_count"),
+    ("oneDNN (TF_ENABLE_ONEDNN_OPTS)", "onednn"),
+    ("GPUs", "gpus"),
+    ("TensorFlow built with CUDA", "tensorflow_built_with_cuda"),
+    ("BLAS (NumPy)", "blas"),
+)
 
 
 def _fmt_env(key: str, value: object) -> str:
@@ -617,55 +755,91 @@ def _fmt_env(key: str, value: object) -> str:
 
 def _environment_rows(mine: Mapping, reference: Mapping) -> tuple[tuple[str, str, str, str], ...]:
     """``(item, this machine, reference, same?)`` for the facts, every package and every variable set."""
-    rows = [(label, _fmt_env(key, mine.get(key)), _fmt_env(key, reference.get(key))) for label, key in _ENV_ITEMS]
+    rows = [
+        (label, _fmt_env(key, mine.get(key)), _fmt_env(key, reference.get(key)))
+        for label, key in _ENV_ITEMS
+    ]
     for group, unset in (("packages", "not installed"), ("env", "(unset)")):
         m, r = mine.get(group) or {}, reference.get(group) or {}
         for name in list(r) + [k for k in m if k not in r]:
-            rows.append((name if group == "packages" else f"${name}", m.get(name, unset), r.get(name, unset)))
+            rows.append(
+                (
+                    name if group == "packages" else f"${name}",
+                    m.get(name, unset),
+                    r.get(name, unset),
+                )
+            )
     return tuple((label, a, b, "yes" if a == b else "no") for label, a, b in rows)
 
 
 def _environment_blocks(mine: Mapping, reference: Mapping, causes: Sequence[str]) -> list[Block]:
     headers = ("", "this machine", "reference (recorded the outputs)", "same")
-    return [Block("h2", "Environment"), Block("table", headers=headers, rows=_environment_rows(mine, reference)),
-            Block("p", "Likely causes of any difference:"),
-            Block("list", items=tuple(causes) or ("none: this machine matches the reference in every respect "
-                                                  "that changes rounding",))]
+    return [
+        Block("h2", "Environment"),
+        Block("table", headers=headers, rows=_environment_rows(mine, reference)),
+        Block("p", "Likely causes of any difference:"),
+        Block(
+            "list",
+            items=tuple(causes)
+            or ("none: this machine matches the reference in every respect that changes rounding",),
+        ),
+    ]
 
 
 def verdict(results: Sequence[NotebookResult], causes: Sequence[str], rtol: float) -> str:
     """The report's last line: PASS or FAIL, with the counts and the likeliest cause of a difference."""
     cells = [cell for result in results for cell in result.cells]
-    n = {status: sum(cell.status == status for cell in cells) for status in (IDENTICAL, WITHIN, DIFFERENT, IGNORED)}
+    n = {
+        status: sum(cell.status == status for cell in cells)
+        for status in (IDENTICAL, WITHIN, DIFFERENT, IGNORED)
+    }
     compared = n[IDENTICAL] + n[WITHIN] + n[DIFFERENT]
     failed = [r for r in results if r.error]
     if not n[DIFFERENT] and not failed:
         largest = max((r.max_rel_diff for r in results), default=0.0)
         spread = f", largest relative difference {largest:.1e}" if largest else ""
-        return (f"PASS: all {compared} compared cells of {_plural(len(results), 'notebook')} match the book "
-                f"({n[IDENTICAL]} identical, {n[WITHIN]} within tolerance{spread}; rtol {rtol:g}; "
-                f"{n[IGNORED]} ignored).")
+        return (
+            f"PASS: all {compared} compared cells of {_plural(len(results), 'notebook')} match the book "
+            f"({n[IDENTICAL]} identical, {n[WITHIN]} within tolerance{spread}; rtol {rtol:g}; "
+            f"{n[IGNORED]} ignored)."
+        )
     notebooks = sum(not r.passed for r in results)
-    cause = (f"likeliest cause: {causes[0]}" if causes else
-             "this machine matches the reference in every respect checked, so a change to the notebooks or nnlib "
-             "since the outputs were stored is more likely")
+    cause = (
+        f"likeliest cause: {causes[0]}"
+        if causes
+        else "this machine matches the reference in every respect checked, so a change to the notebooks or nnlib "
+        "since the outputs were stored is more likely"
+    )
     ran = f"; {len(failed)} failed to run" if failed else ""
-    return (f"FAIL: {n[DIFFERENT]} of {compared} compared cells differ from the book, in {notebooks} of "
-            f"{_plural(len(results), 'notebook')}{ran} (rtol {rtol:g}); {cause}.")
+    return (
+        f"FAIL: {n[DIFFERENT]} of {compared} compared cells differ from the book, in {notebooks} of "
+        f"{_plural(len(results), 'notebook')}{ran} (rtol {rtol:g}); {cause}."
+    )
 
 
-def build_report(results: Sequence[NotebookResult], mine: Mapping, reference: Mapping, rtol: float,
-                 causes: Sequence[str] | None = None) -> list[Block]:
+def build_report(
+    results: Sequence[NotebookResult],
+    mine: Mapping,
+    reference: Mapping,
+    rtol: float,
+    causes: Sequence[str] | None = None,
+) -> list[Block]:
     """The whole report: a table per part, the different cells, the environments, the verdict."""
     from tools.environment import likely_causes
 
     causes = likely_causes(dict(mine), dict(reference)) if causes is None else causes
-    intro = (f"{_plural(len(results), 'notebook')} re-executed and compared with the outputs stored in the book, "
-             f"number by number: within tolerance means |got - expected| <= {rtol:g} x max(|got|, |expected|) or one unit "
-             "in the last printed digit.")
-    return ([Block("h1", "Check of this machine against the book"), Block("p", intro)]
-            + _chapter_blocks(results) + _different_blocks(results) + _environment_blocks(mine, reference, causes)
-            + [Block("h2", "Verdict"), Block("p", verdict(results, causes, rtol))])
+    intro = (
+        f"{_plural(len(results), 'notebook')} re-executed and compared with the outputs stored in the book, "
+        f"number by number: within tolerance means |got - expected| <= {rtol:g} x max(|got|, |expected|) or one unit "
+        "in the last printed digit."
+    )
+    return (
+        [Block("h1", "Check of this machine against the book"), Block("p", intro)]
+        + _chapter_blocks(results)
+        + _different_blocks(results)
+        + _environment_blocks(mine, reference, causes)
+        + [Block("h2", "Verdict"), Block("p", verdict(results, causes, rtol))]
+    )
 
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -686,7 +860,11 @@ def render_text(blocks: Sequence[Block]) -> str:
             out.append(_text_table(block.headers, block.rows))
         elif block.kind == "code":
             lines = block.items[0].splitlines() or [""]
-            out.append("\n".join([f"  {block.text + ':':10}{lines[0]}"] + [f"  {'':10}{s}" for s in lines[1:]]))
+            out.append(
+                "\n".join(
+                    [f"  {block.text + ':':10}{lines[0]}"] + [f"  {'':10}{s}" for s in lines[1:]]
+                )
+            )
         elif block.kind == "list":
             out.append("\n".join(f"  {i}. {item}" for i, item in enumerate(block.items, 1)))
         elif block.kind == "cell":
@@ -723,12 +901,18 @@ def render_markdown(blocks: Sequence[Block]) -> str:
             out.append("#" * int(block.kind[1]) + " " + block.text)
         elif block.kind == "table":
             rows = [block.headers, ["---"] * len(block.headers)] + list(block.rows)
-            out.append("\n".join("| " + " | ".join(_md_cell(c) if c != "---" else c for c in row) + " |"
-                                 for row in rows))
+            out.append(
+                "\n".join(
+                    "| " + " | ".join(_md_cell(c) if c != "---" else c for c in row) + " |"
+                    for row in rows
+                )
+            )
         elif block.kind == "code":
             out.append(_md_code(block.text, block.items[0]))
         elif block.kind == "list":
-            out.append("\n".join(f"{i}. {_md_escape(item)}" for i, item in enumerate(block.items, 1)))
+            out.append(
+                "\n".join(f"{i}. {_md_escape(item)}" for i, item in enumerate(block.items, 1))
+            )
         elif block.kind == "cell":
             out.append(f"{_md_code_span(block.text)}: {_md_escape(block.items[0])}")
         else:
@@ -750,22 +934,44 @@ def render_html(markdown: str, title: str = "Check of this machine against the b
 
     from markdown_it import MarkdownIt
 
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # outputs may hold "<...>"
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{escape(title)}</title>\n'
-            f"<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
+    body = (
+        MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    )  # outputs may hold "<...>"
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{escape(title)}</title>\n'
+        f"<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
 
 
-def report_json(results: Sequence[NotebookResult], mine: Mapping, reference: Mapping, rtol: float,
-                causes: Sequence[str]) -> dict:
+def report_json(
+    results: Sequence[NotebookResult],
+    mine: Mapping,
+    reference: Mapping,
+    rtol: float,
+    causes: Sequence[str],
+) -> dict:
     """The results as a JSON-ready ``dict``."""
     return {
         "rtol": rtol,
         "passed": all(r.passed for r in results),
         "verdict": verdict(results, causes, rtol),
-        "notebooks": [{"path": r.path, "part": r.part, "seconds": round(r.seconds, 2), "error": r.error,
-                       "counts": {s: r.count(s) for s in (IDENTICAL, WITHIN, DIFFERENT, IGNORED)},
-                       "max_rel_diff": r.max_rel_diff, "cells": [asdict(c) for c in r.cells]} for r in results],
-        "environment": {"this_machine": dict(mine), "reference": dict(reference), "likely_causes": list(causes)},
+        "notebooks": [
+            {
+                "path": r.path,
+                "part": r.part,
+                "seconds": round(r.seconds, 2),
+                "error": r.error,
+                "counts": {s: r.count(s) for s in (IDENTICAL, WITHIN, DIFFERENT, IGNORED)},
+                "max_rel_diff": r.max_rel_diff,
+                "cells": [asdict(c) for c in r.cells],
+            }
+            for r in results
+        ],
+        "environment": {
+            "this_machine": dict(mine),
+            "reference": dict(reference),
+            "likely_causes": list(causes),
+        },
     }
 
 
@@ -773,8 +979,11 @@ def write_reports(report_dir: Path, blocks: Sequence[Block], data: Mapping) -> l
     """Write ``report.md``, ``report.html`` and ``report.json`` into ``report_dir``; returns their paths."""
     report_dir.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(blocks)
-    files = {"report.md": markdown, "report.html": render_html(markdown),
-             "report.json": json.dumps(data, indent=2, default=str) + "\n"}
+    files = {
+        "report.md": markdown,
+        "report.html": render_html(markdown),
+        "report.json": json.dumps(data, indent=2, default=str) + "\n",
+    }
     for name, text in files.items():
         (report_dir / name).write_text(text, encoding="utf-8")
     return [report_dir / name for name in files]
@@ -784,12 +993,20 @@ def write_reports(report_dir: Path, blocks: Sequence[Block], data: Mapping) -> l
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.check", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.check", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("paths", nargs="*", help="notebooks or folders (default: all of chapters/)")
-    parser.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance per number (default 1e-5)")
+    parser.add_argument(
+        "--rtol", type=float, default=1e-5, help="relative tolerance per number (default 1e-5)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
-    parser.add_argument("--report-dir", type=Path, default=Path("_build/check"),
-                        help="where report.md, report.html and report.json go (default _build/check)")
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("_build/check"),
+        help="where report.md, report.html and report.json go (default _build/check)",
+    )
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     return parser
 
@@ -802,7 +1019,9 @@ def _notebooks(paths: Sequence[str]) -> list[Path]:
     except FileNotFoundError as exc:
         raise ValueError(str(exc)) from None
     if not notebooks:
-        raise ValueError(f"`paths` must contain at least one notebook. Received: paths={list(paths)!r}")
+        raise ValueError(
+            f"`paths` must contain at least one notebook. Received: paths={list(paths)!r}"
+        )
     return notebooks
 
 
@@ -824,7 +1043,9 @@ def main(argv: list[str] | None = None) -> int:
     mine, reference = machine_report(), load_reference()
     causes = likely_causes(mine, reference)
     blocks = build_report(results, mine, reference, args.rtol, causes)
-    files = write_reports(args.report_dir, blocks, report_json(results, mine, reference, args.rtol, causes))
+    files = write_reports(
+        args.report_dir, blocks, report_json(results, mine, reference, args.rtol, causes)
+    )
     print(f"report written to {', '.join(map(str, files))}", file=sys.stderr)
     print(render_text(blocks), end="", flush=True)
     return 0 if all(r.passed for r in results) else 1

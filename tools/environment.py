@@ -12,6 +12,7 @@ Usage::
     python -m tools.environment               # print this machine's report as JSON
     python -m tools.environment --reference   # write it to tools/reference_environment.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,27 +23,62 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["PACKAGES", "ENV_VARS", "REFERENCE", "package_versions", "machine_report", "load_reference", "likely_causes", "main"]
+__all__ = [
+    "PACKAGES",
+    "ENV_VARS",
+    "REFERENCE",
+    "package_versions",
+    "machine_report",
+    "load_reference",
+    "likely_causes",
+    "main",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tools" / "reference_environment.json"
 
 #: Distributions whose versions decide the numbers (first) or the checking (last).
 PACKAGES = (
-    "tensorflow-cpu", "tensorflow", "keras", "numpy", "scipy", "scikit-learn", "matplotlib",
-    "ml-dtypes", "nbval", "nbclient", "ipykernel", "jupyterlab",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "ml-dtypes",
+    "nbval",
+    "nbclient",
+    "ipykernel",
+    "jupyterlab",
 )
 
 #: Environment variables that change floating-point rounding without changing the math.
 ENV_VARS = (
-    "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "ONEDNN_MAX_CPU_ISA",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "CUDA_VISIBLE_DEVICES",
     "NNLIB_PERTURB",
 )
 
 #: The instruction-set extensions that select different numerical kernels (in increasing order).
-ISA_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
-             "amx_bf16", "amx_tile")
+ISA_FLAGS = (
+    "sse4_2",
+    "avx",
+    "fma",
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_bf16",
+    "amx_tile",
+)
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -62,7 +98,9 @@ def _cpuinfo() -> dict[str, str]:
 
 def _vendor(cpuinfo: dict[str, str]) -> str:
     vendor_id = cpuinfo.get("vendor_id", "")
-    return {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}.get(vendor_id, vendor_id or platform.machine())
+    return {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}.get(
+        vendor_id, vendor_id or platform.machine()
+    )
 
 
 def _tensorflow_facts() -> dict[str, object]:
@@ -79,7 +117,10 @@ def _tensorflow_facts() -> dict[str, object]:
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
         cc = details.get("compute_capability")
-        gpus.append(details.get("device_name", gpu.name) + (f" (compute capability {cc[0]}.{cc[1]})" if cc else ""))
+        gpus.append(
+            details.get("device_name", gpu.name)
+            + (f" (compute capability {cc[0]}.{cc[1]})" if cc else "")
+        )
     return {
         "onednn": bool(port.IsMklEnabled()),
         "gpus": gpus,
@@ -98,7 +139,10 @@ def _blas() -> str | None:
     # NumPy's own BLAS (SciPy may load another one; which comes first depends on import order).
     pools.sort(key=lambda pool: "numpy" not in str(pool.get("filepath", "")))
     for pool in pools[:1]:
-        return f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('architecture')}, {pool.get('num_threads')} threads)"
+        return (
+            f"{pool.get('internal_api')} {pool.get('version')} "
+            f"({pool.get('architecture')}, {pool.get('num_threads')} threads)"
+        )
     return None
 
 
@@ -153,45 +197,75 @@ def likely_causes(mine: dict, reference: dict) -> list[str]:
     """
     causes = []
     if mine.get("gpus") and not reference.get("gpus"):
-        causes.append("a GPU runs the TensorFlow operations here (cuDNN/cuBLAS kernels sum in other orders "
-                      f"and may use TF32): {', '.join(mine['gpus'])}")
+        causes.append(
+            "a GPU runs the TensorFlow operations here (cuDNN/cuBLAS kernels sum in other orders "
+            f"and may use TF32): {', '.join(mine['gpus'])}"
+        )
     elif mine.get("gpus") != reference.get("gpus"):
-        causes.append(f"other GPUs: {mine.get('gpus')} here, {reference.get('gpus')} in the reference")
+        causes.append(
+            f"other GPUs: {mine.get('gpus')} here, {reference.get('gpus')} in the reference"
+        )
     if mine.get("cpu_vendor") != reference.get("cpu_vendor"):
-        causes.append(f"another CPU vendor ({mine.get('cpu_vendor')} here, {reference.get('cpu_vendor')} in the "
-                      "reference): other vendor-tuned kernels round differently")
+        causes.append(
+            f"another CPU vendor ({mine.get('cpu_vendor')} here, {reference.get('cpu_vendor')} in the "
+            "reference): other vendor-tuned kernels round differently"
+        )
     if mine.get("onednn") != reference.get("onednn"):
         state = {True: "on", False: "off", None: "unknown"}
-        causes.append(f"TensorFlow's oneDNN custom operations are {state[mine.get('onednn')]} here and "
-                      f"{state[reference.get('onednn')]} in the reference (TF_ENABLE_ONEDNN_OPTS)")
+        causes.append(
+            f"TensorFlow's oneDNN custom operations are {state[mine.get('onednn')]} here and "
+            f"{state[reference.get('onednn')]} in the reference (TF_ENABLE_ONEDNN_OPTS)"
+        )
     if mine.get("isa") != reference.get("isa"):
-        causes.append(f"another instruction set: {' '.join(mine.get('isa') or []) or 'none listed'} here, "
-                      f"{' '.join(reference.get('isa') or [])} in the reference (wider vectors sum in other orders)")
-    if mine.get("cpu") != reference.get("cpu") and mine.get("cpu_vendor") == reference.get("cpu_vendor"):
-        causes.append(f"another CPU model: {mine.get('cpu')} here, {reference.get('cpu')} in the reference")
+        causes.append(
+            f"another instruction set: {' '.join(mine.get('isa') or []) or 'none listed'} here, "
+            f"{' '.join(reference.get('isa') or [])} in the reference (wider vectors sum in other orders)"
+        )
+    if mine.get("cpu") != reference.get("cpu") and mine.get("cpu_vendor") == reference.get(
+        "cpu_vendor"
+    ):
+        causes.append(
+            f"another CPU model: {mine.get('cpu')} here, {reference.get('cpu')} in the reference"
+        )
     mine_pkgs, ref_pkgs = mine.get("packages", {}), reference.get("packages", {})
-    changed = [f"{name} {mine_pkgs.get(name, 'missing')} (reference {ref_pkgs[name]})"
-               for name in ref_pkgs if mine_pkgs.get(name) != ref_pkgs[name] and name in mine_pkgs]
+    changed = [
+        f"{name} {mine_pkgs.get(name, 'missing')} (reference {ref_pkgs[name]})"
+        for name in ref_pkgs
+        if mine_pkgs.get(name) != ref_pkgs[name] and name in mine_pkgs
+    ]
     if changed:
         causes.append("other package versions: " + ", ".join(changed))
     if mine.get("blas") != reference.get("blas"):
-        causes.append(f"another BLAS for NumPy: {mine.get('blas')} here, {reference.get('blas')} in the reference")
+        causes.append(
+            f"another BLAS for NumPy: {mine.get('blas')} here, {reference.get('blas')} in the reference"
+        )
     env_mine, env_ref = mine.get("env", {}), reference.get("env", {})
     env_diff = sorted(k for k in set(env_mine) | set(env_ref) if env_mine.get(k) != env_ref.get(k))
     if env_diff:
-        causes.append("environment variables that change rounding: "
-                      + ", ".join(f"{k}={env_mine.get(k, '(unset)')} (reference {env_ref.get(k, '(unset)')})"
-                                  for k in env_diff))
+        causes.append(
+            "environment variables that change rounding: "
+            + ", ".join(
+                f"{k}={env_mine.get(k, '(unset)')} (reference {env_ref.get(k, '(unset)')})"
+                for k in env_diff
+            )
+        )
     if mine.get("cpu_count") != reference.get("cpu_count"):
-        causes.append(f"{mine.get('cpu_count')} CPU threads here, {reference.get('cpu_count')} in the reference "
-                      "(other thread counts split reductions differently)")
+        causes.append(
+            f"{mine.get('cpu_count')} CPU threads here, {reference.get('cpu_count')} in the reference "
+            "(other thread counts split reductions differently)"
+        )
     return causes
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.environment", description=__doc__.split("\n")[0])
-    parser.add_argument("--reference", action="store_true",
-                        help=f"write the report to {REFERENCE.relative_to(ROOT)} (the machine that recorded the outputs)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.environment", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help=f"write the report to {REFERENCE.relative_to(ROOT)} (the machine that recorded the outputs)",
+    )
     args = parser.parse_args(argv)
     report = machine_report()
     text = json.dumps(report, indent=2) + "\n"

@@ -12,15 +12,20 @@ nbval uses with ``--nbval-current-env``), with the notebook's folder as working 
 start-up log lines are kept out by ``nnlib.repro.import_tensorflow``, not by a variable set here).
 Outputs are written back into the file, so what is committed is what ``pytest`` will compare against.
 """
+
 from __future__ import annotations
 
 import argparse
-import subprocess
 import glob
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = ["toc_files", "find_notebooks", "run_notebook", "execute_notebook", "main"]
 
@@ -53,7 +58,9 @@ def find_notebooks(paths: list[str] | None = None) -> list[Path]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            found += sorted(Path(q) for q in glob.glob(str(path / "**" / "*.ipynb"), recursive=True))
+            found += sorted(
+                Path(q) for q in glob.glob(str(path / "**" / "*.ipynb"), recursive=True)
+            )
         elif path.suffix == ".ipynb" and path.exists():
             found.append(path)
         else:
@@ -61,7 +68,7 @@ def find_notebooks(paths: list[str] | None = None) -> list[Path]:
     return [p for p in found if ".ipynb_checkpoints" not in p.parts]
 
 
-def run_notebook(path: Path, timeout: int = 600) -> tuple["nbformat.NotebookNode", float]:
+def run_notebook(path: Path, timeout: int = 600) -> tuple[nbformat.NotebookNode, float]:
     """Execute a copy of one notebook in memory; the file itself is not touched.
 
     The copy runs top to bottom in a fresh ``python3`` kernel of the current environment, with the
@@ -84,7 +91,11 @@ def run_notebook(path: Path, timeout: int = 600) -> tuple["nbformat.NotebookNode
 
     os.environ.setdefault("PYTHONHASHSEED", "0")
     nb = nbformat.read(path, as_version=4)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     started: list[int] = []
     client = NotebookClient(
         nb,
@@ -117,15 +128,40 @@ def execute_notebook(path: Path, timeout: int = 600) -> float:
     return elapsed
 
 
+def unexecuted_cells(path: Path) -> list[int]:
+    """Indices (0-based, among code cells) of code cells with source but no execution count."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return [i for i, c in enumerate(code) if c.source.strip() and c.get("execution_count") is None]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.notebooks", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="execute notebooks in place (default: all of chapters/)")
     run.add_argument("paths", nargs="*")
     run.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     ls = sub.add_parser("list", help="list the notebooks that would be executed")
     ls.add_argument("paths", nargs="*")
+    chk = sub.add_parser(
+        "check-executed", help="fail if a notebook has a code cell that was never executed"
+    )
+    chk.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
+
+    if args.command == "check-executed":  # the pre-commit hook: stored outputs must come from a run
+        bad = {p: unexecuted_cells(Path(p)) for p in args.paths}
+        for p, cells in bad.items():
+            if cells:
+                print(
+                    f"{p}: code cells {cells} were never executed; run "
+                    f"`python -m tools.notebooks execute {p}` and commit the result"
+                )
+        return 1 if any(bad.values()) else 0
 
     notebooks = find_notebooks(args.paths)
     if args.command == "list":

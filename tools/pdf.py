@@ -10,6 +10,7 @@ without browser headers. The sections keep the book's numbering (1.1, 3.5.2, ...
 PNGs stored in the notebooks, and ``_static/print.css`` wraps long code lines instead of cutting them.
 The PDF is copied next to the HTML book, whose landing page links to it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,17 @@ HTML_COPY = ROOT / "_build" / "html" / "book.pdf"
 def find_chromium() -> str | None:
     """The Chromium binary (``$CHROMIUM`` first), or None."""
     return os.environ.get("CHROMIUM") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+    )
 
 
-def print_pdf(page: Path = SINGLE, output: Path = PDF, *, chromium: str | None = None, budget_ms: int = 120_000) -> Path:
+def print_pdf(
+    page: Path = SINGLE,
+    output: Path = PDF,
+    *,
+    chromium: str | None = None,
+    budget_ms: int = 120_000,
+) -> Path:
     """Print one HTML page to a PDF file with headless Chromium; returns ``output``.
 
     Raises:
@@ -43,22 +51,38 @@ def print_pdf(page: Path = SINGLE, output: Path = PDF, *, chromium: str | None =
     """
     page, output = Path(page), Path(output)
     if not page.exists():
-        raise FileNotFoundError(f"`page` must be a built HTML page; run `bash scripts/build_pdf.sh`. Received: page={str(page)!r}")
+        raise FileNotFoundError(
+            f"`page` must be a built HTML page; run `bash scripts/build_pdf.sh`. Received: page={str(page)!r}"
+        )
     chromium = chromium or find_chromium()
     if not chromium:
-        raise FileNotFoundError("No Chromium found: install Debian's `chromium` (or set CHROMIUM=/path/to/chromium).")
+        raise FileNotFoundError(
+            "No Chromium found: install Debian's `chromium` (or set CHROMIUM=/path/to/chromium)."
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
     cmd = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-extensions",
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-extensions",
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",  # offline: nothing may load from the web
-        "--run-all-compositor-stages-before-draw", f"--virtual-time-budget={budget_ms}",
-        "--no-pdf-header-footer", f"--print-to-pdf={output}", page.resolve().as_uri(),
+        "--run-all-compositor-stages-before-draw",
+        f"--virtual-time-budget={budget_ms}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={output}",
+        page.resolve().as_uri(),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not output.exists() or output.stat().st_size == 0:
-        raise RuntimeError(f"Chromium wrote no PDF (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-2000:]}")
+        raise RuntimeError(
+            f"Chromium wrote no PDF (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-2000:]}"
+        )
     return output
 
 
@@ -79,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if HTML_COPY.parent.exists():
         shutil.copyfile(output, HTML_COPY)  # the landing page links to book.pdf
     pages = len(pdf_pages_text(output))
-    print(f"pdf: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}: {pages} pages, "
-          f"{output.stat().st_size / 2**20:.1f} MiB, {time.perf_counter() - start:.0f} s")
+    print(
+        f"pdf: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}: {pages} pages, "
+        f"{output.stat().st_size / 2**20:.1f} MiB, {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

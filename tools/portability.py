@@ -15,6 +15,7 @@ stored output that fails under any of them is fragile and must be printed with m
 check (see the appendix page *Contributing*). Results go to ``_build/portability.json``, which the
 Reproducibility page reports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,18 +40,21 @@ class Configuration(dict):
 def _onednn_default() -> bool:
     """Whether TensorFlow turns oneDNN on by default on this CPU (asked in a clean subprocess)."""
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    code = ("from nnlib.repro import import_tensorflow; import_tensorflow();"
-            "from tensorflow.python.util import _pywrap_util_port as p; print(int(p.IsMklEnabled()))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    code = (
+        "from nnlib.repro import import_tensorflow; import_tensorflow();"
+        "from tensorflow.python.util import _pywrap_util_port as p; print(int(p.IsMklEnabled()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     return out.stdout.strip().endswith("1")
 
 
 def _openblas_kernel() -> str:
     """The OpenBLAS kernel NumPy uses here (e.g. "SkylakeX"), or "" if unknown."""
     try:
-        from threadpoolctl import threadpool_info
-
         import numpy  # noqa: F401
+        from threadpoolctl import threadpool_info
     except ImportError:
         return ""
     for pool in threadpool_info():
@@ -65,18 +69,33 @@ def configurations() -> list[Configuration]:
     kernel = _openblas_kernel()
     other_kernel = "Sandybridge" if kernel.lower() in ("haswell", "zen") else "Haswell"
     return [
-        Configuration(name="onednn-flip", env={"TF_ENABLE_ONEDNN_OPTS": "0" if onednn_on else "1"},
-                      why=f"oneDNN {'off' if onednn_on else 'on'}: this CPU's default is "
-                          f"{'on' if onednn_on else 'off'}; a reader with another vendor's CPU gets the other one"),
-        Configuration(name="onednn-on-avx2", env={"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
-                      why="oneDNN on, capped at AVX2: the kernels of a CPU without AVX-512"),
-        Configuration(name="openblas-" + other_kernel.lower(), env={"OPENBLAS_CORETYPE": other_kernel},
-                      why=f"NumPy's OpenBLAS forced to its {other_kernel} kernels (here: {kernel or 'unknown'})"),
-        Configuration(name="intra-op-1", env={"TF_NUM_INTRAOP_THREADS": "1"},
-                      why="TensorFlow ops on one thread: reductions split differently than on 2 cores"),
-        Configuration(name="perturb", env={"NNLIB_PERTURB": "1"},
-                      why="every inexact value nnlib.data returns and nnlib's initial weights one ulp off "
-                          "(nnlib.perturb): stands in for another vendor's rounding"),
+        Configuration(
+            name="onednn-flip",
+            env={"TF_ENABLE_ONEDNN_OPTS": "0" if onednn_on else "1"},
+            why=f"oneDNN {'off' if onednn_on else 'on'}: this CPU's default is "
+            f"{'on' if onednn_on else 'off'}; a reader with another vendor's CPU gets the other one",
+        ),
+        Configuration(
+            name="onednn-on-avx2",
+            env={"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+            why="oneDNN on, capped at AVX2: the kernels of a CPU without AVX-512",
+        ),
+        Configuration(
+            name="openblas-" + other_kernel.lower(),
+            env={"OPENBLAS_CORETYPE": other_kernel},
+            why=f"NumPy's OpenBLAS forced to its {other_kernel} kernels (here: {kernel or 'unknown'})",
+        ),
+        Configuration(
+            name="intra-op-1",
+            env={"TF_NUM_INTRAOP_THREADS": "1"},
+            why="TensorFlow ops on one thread: reductions split differently than on 2 cores",
+        ),
+        Configuration(
+            name="perturb",
+            env={"NNLIB_PERTURB": "1"},
+            why="every inexact value nnlib.data returns and nnlib's initial weights one ulp off "
+            "(nnlib.perturb): stands in for another vendor's rounding",
+        ),
     ]
 
 
@@ -94,19 +113,39 @@ def run(config: Configuration, pytest_args: list[str], log_dir: Path) -> dict:
     """Run strict nbval over the chapters under one configuration; returns its result record."""
     env = dict(os.environ, **config["env"])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    cmd = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadscope", "-q",
-           "-p", "no:tests._timing_plugin", *(pytest_args or ["chapters"])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-n",
+        "2",
+        "--dist",
+        "loadscope",
+        "-q",
+        "-p",
+        "no:tests._timing_plugin",
+        *(pytest_args or ["chapters"]),
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{config['name']}.log"
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
-    failed = [line.split(" - ")[0][len("FAILED "):] for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+    failed = [
+        line.split(" - ")[0][len("FAILED ") :]
+        for line in proc.stdout.splitlines()
+        if line.startswith("FAILED ")
+    ]
     return {
-        "name": config["name"], "env": config["env"], "why": config["why"],
-        "returncode": proc.returncode, "counts": _counts(proc.stdout), "failed": failed,
-        "seconds": round(seconds, 1), "log": str(log.relative_to(ROOT)),
+        "name": config["name"],
+        "env": config["env"],
+        "why": config["why"],
+        "returncode": proc.returncode,
+        "counts": _counts(proc.stdout),
+        "failed": failed,
+        "seconds": round(seconds, 1),
+        "log": str(log.relative_to(ROOT)),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }
 
@@ -122,22 +161,33 @@ def _save(results: list[dict]) -> None:
     configs.update({r["name"]: r for r in results})
     from tools.environment import machine_report
 
-    RESULTS.write_text(json.dumps({"machine": machine_report(), "configurations": list(configs.values())},
-                                  indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(
+        json.dumps(
+            {"machine": machine_report(), "configurations": list(configs.values())}, indent=2
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.portability", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.portability", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
     parser.add_argument("--ci", action="store_true", help=f"run only {', '.join(CI_CONFIGS)}")
     parser.add_argument("--list", action="store_true", help="list the configurations and exit")
-    parser.add_argument("--pytest-args", default="", help="arguments for pytest instead of 'chapters'")
+    parser.add_argument(
+        "--pytest-args", default="", help="arguments for pytest instead of 'chapters'"
+    )
     args = parser.parse_args(argv)
     matrix = configurations()
     names = [c["name"] for c in matrix]
     if args.list:
         for c in matrix:
-            print(f"{c['name']:<16} {' '.join(f'{k}={v}' for k, v in c['env'].items()):<48} {c['why']}")
+            print(
+                f"{c['name']:<16} {' '.join(f'{k}={v}' for k, v in c['env'].items()):<48} {c['why']}"
+            )
         return 0
     wanted = list(CI_CONFIGS) if args.ci else (args.configs or names)
     unknown = [w for w in wanted if w not in names]
@@ -150,14 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         result = run(config, args.pytest_args.split(), ROOT / "_build" / "portability")
         results.append(result)
         verdict = "passed" if result["returncode"] == 0 else "FAILED"
-        print(f"portability: {config['name']:<16} {verdict} {result['counts']} in {result['seconds']:.0f} s",
-              flush=True)
+        print(
+            f"portability: {config['name']:<16} {verdict} {result['counts']} in {result['seconds']:.0f} s",
+            flush=True,
+        )
         for nodeid in result["failed"]:
             print(f"    fragile: {nodeid}  (log: {result['log']})")
     _save(results)
     failed = [r["name"] for r in results if r["returncode"] != 0]
-    print(f"portability: {len(results) - len(failed)} of {len(results)} configurations passed"
-          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(
+        f"portability: {len(results) - len(failed)} of {len(results)} configurations passed"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -11,6 +11,7 @@ times, the versions of the packages the book depends on, and the machine (from
 :func:`nnlib.repro.environment_report`). The page is committed, so the book builds without running
 the tests first; regenerate it when notebooks or pinned versions change.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,22 @@ PAGE = ROOT / "chapters" / "07_appendix" / "reproducibility.md"
 
 #: Distributions whose versions the page reports, in this order (missing ones are left out).
 PACKAGES = (
-    "tensorflow-cpu", "tensorflow", "keras", "numpy", "scipy", "scikit-learn", "matplotlib",
-    "jupyter-book", "sphinx", "myst-nb", "sphinx-book-theme", "nbval", "pytest", "pytest-xdist",
-    "hypothesis", "selenium",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "jupyter-book",
+    "sphinx",
+    "myst-nb",
+    "sphinx-book-theme",
+    "nbval",
+    "pytest",
+    "pytest-xdist",
+    "hypothesis",
+    "selenium",
 )
 
 
@@ -47,7 +61,8 @@ def load_timings(path: str | os.PathLike = TIMINGS) -> dict:
     if not path.exists():
         raise FileNotFoundError(
             f"`path` must be the timings file that a test run writes; run `bash scripts/test.sh` first. "
-            f"Received: path={str(path)!r}")
+            f"Received: path={str(path)!r}"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -102,12 +117,17 @@ def _reference_section(reference: dict) -> list[str]:
     rows = {
         "CPU": f"{reference.get('cpu')} ({reference.get('cpu_vendor')}), {reference.get('cpu_count')} threads",
         "instruction-set extensions": " ".join(reference.get("isa") or []) or "none listed",
-        "TensorFlow oneDNN operations": {True: "on", False: "off"}.get(reference.get("onednn"), "unknown"),
+        "TensorFlow oneDNN operations": {True: "on", False: "off"}.get(
+            reference.get("onednn"), "unknown"
+        ),
         "GPU": ", ".join(reference.get("gpus") or []) or "none (CPU only)",
         "NumPy's BLAS": reference.get("blas") or "unknown",
         "Python": reference.get("python"),
         "packages": ", ".join(f"{k} {v}" for k, v in packages.items()),
-        "rounding-related variables set": ", ".join(f"{k}={v}" for k, v in reference.get("env", {}).items()) or "none",
+        "rounding-related variables set": ", ".join(
+            f"{k}={v}" for k, v in reference.get("env", {}).items()
+        )
+        or "none",
     }
     lines = [
         "## Reference environment",
@@ -134,24 +154,41 @@ def _portability_section(portability: dict) -> list[str]:
         "",
     ]
     if not configs:
-        return lines + ["(The matrix has not been run on the machine that generated this page.)", ""]
-    lines += ["| configuration | sets | what it stands for | result | seconds | run |",
-              "|---|---|---|---|---:|---|"]
+        return lines + [
+            "(The matrix has not been run on the machine that generated this page.)",
+            "",
+        ]
+    lines += [
+        "| configuration | sets | what it stands for | result | seconds | run |",
+        "|---|---|---|---|---:|---|",
+    ]
     for c in configs:
         counts = c.get("counts", {})
-        result = ("passed" if c.get("returncode") == 0 else "**failed**") + \
-            f" ({counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed)"
+        result = (
+            "passed" if c.get("returncode") == 0 else "**failed**"
+        ) + f" ({counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed)"
         env = " ".join(f"`{k}={v}`" for k, v in c.get("env", {}).items())
-        lines.append(f"| {c['name']} | {env} | {c.get('why', '')} | {result} | {c.get('seconds', 0):.0f} | "
-                     f"{c.get('finished', '')[:16]} |")
-    gpu_note = ("**GPU:** not checked yet. No machine with an NVIDIA GPU was at hand when this page was "
-                "generated; a reader with one installs `tensorflow[and-cuda]==2.21.0` and runs "
-                "`bash scripts/check_machine.sh`, which reports the GPU and classifies every output.")
+        lines.append(
+            f"| {c['name']} | {env} | {c.get('why', '')} | {result} | {c.get('seconds', 0):.0f} | "
+            f"{c.get('finished', '')[:16]} |"
+        )
+    gpu_note = (
+        "**GPU:** not checked yet. No machine with an NVIDIA GPU was at hand when this page was "
+        "generated; a reader with one installs `tensorflow[and-cuda]==2.21.0` and runs "
+        "`bash scripts/check_machine.sh`, which reports the GPU and classifies every output."
+    )
     return lines + ["", gpu_note, ""]
 
 
-def render(timings: dict, environment: dict, versions: dict[str, str], *, root: Path = ROOT,
-           reference: dict | None = None, portability: dict | None = None) -> str:
+def render(
+    timings: dict,
+    environment: dict,
+    versions: dict[str, str],
+    *,
+    root: Path = ROOT,
+    reference: dict | None = None,
+    portability: dict | None = None,
+) -> str:
     """The page's MyST Markdown.
 
     Args:
@@ -190,11 +227,16 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         *_portability_section(portability or {}),
         "## The last full test run",
         "",
-        (f"Finished {run.get('finished', 'unknown')}: {run.get('tests', '?')} tests in {run.get('files', '?')} "
-         f"files, {run.get('wall_seconds', '?')} s wall-clock with {run.get('workers', '?')} worker(s), "
-         f"exit status {run.get('exit_status', '?')} (0 means every test passed).") if run else
-        ("No run of the whole suite is recorded yet; the tables below combine the latest partial runs "
-         "(see each row's date)."),
+        (
+            f"Finished {run.get('finished', 'unknown')}: {run.get('tests', '?')} tests in {run.get('files', '?')} "
+            f"files, {run.get('wall_seconds', '?')} s wall-clock with {run.get('workers', '?')} worker(s), "
+            f"exit status {run.get('exit_status', '?')} (0 means every test passed)."
+        )
+        if run
+        else (
+            "No run of the whole suite is recorded yet; the tables below combine the latest partial runs "
+            "(see each row's date)."
+        ),
         "",
         "## Execution time per notebook",
         "",
@@ -212,8 +254,10 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         # No links: a renamed notebook must not break the build of this committed page.
         name = f"{title}<br>`{path}`" if title else f"`{path}`"
         total += entry["seconds"]
-        lines.append(f"| {name} | {entry['tests']} | {entry['seconds']:.1f} | {entry['outcome']} | "
-                     f"{entry.get('recorded', '')[:10]} |")
+        lines.append(
+            f"| {name} | {entry['tests']} | {entry['seconds']:.1f} | {entry['outcome']} | "
+            f"{entry.get('recorded', '')[:10]} |"
+        )
     if not notebooks:
         lines.append("| (no notebook in the last runs) | | | | |")
     lines += [
@@ -225,7 +269,9 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
         "|---|---:|---:|---|",
     ]
     for path, entry in test_files.items():
-        lines.append(f"| `{path}` | {entry['tests']} | {entry['seconds']:.1f} | {entry['outcome']} |")
+        lines.append(
+            f"| `{path}` | {entry['tests']} | {entry['seconds']:.1f} | {entry['outcome']} |"
+        )
     lines += ["", "## Software", "", "| package | version |", "|---|---|"]
     for name, version in versions.items():
         lines.append(f"| {name} | {version} |")
@@ -252,18 +298,27 @@ def render(timings: dict, environment: dict, versions: dict[str, str], *, root: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.reproducibility", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.reproducibility", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--timings", default=str(TIMINGS), help="the JSON a test run wrote")
     parser.add_argument("--output", default=str(PAGE), help="the Markdown page to write")
-    parser.add_argument("--portability", default=str(PORTABILITY), help="the JSON the portability matrix wrote")
+    parser.add_argument(
+        "--portability", default=str(PORTABILITY), help="the JSON the portability matrix wrote"
+    )
     args = parser.parse_args(argv)
     from nnlib.repro import environment_report
 
     output = Path(args.output).resolve()
     from tools.environment import load_reference
 
-    text = render(load_timings(args.timings), environment_report(), package_versions(),
-                  reference=load_reference(), portability=load_portability(args.portability))
+    text = render(
+        load_timings(args.timings),
+        environment_report(),
+        package_versions(),
+        reference=load_reference(),
+        portability=load_portability(args.portability),
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     sys.stdout.write(f"wrote {output}\n")
