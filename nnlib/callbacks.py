@@ -164,13 +164,6 @@ class ProgressBar(keras.callbacks.Callback):
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
 
-    def write(self, message: str) -> None:
-        """Print ``message`` above the bar (only when ``verbose``)."""
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            tqdm.write(message, file=self.file or sys.stderr)
-
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.bar is not None:
             self.bar.close()
