@@ -65,19 +65,24 @@ def build_is_stale() -> str | None:
     return None
 
 
-def build_book() -> None:
-    """Build with the project's build command (jupyter-book build --all -W -n --keep-going)."""
+def _run_script(name: str, timeout: int) -> None:
+    """Run one of the project's scripts/*.sh; raise with the end of its output if it fails."""
     proc = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build_book.sh")],
+        ["bash", str(ROOT / "scripts" / name)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"scripts/build_book.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}"
+            f"scripts/{name} failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}"
         )
+
+
+def build_book() -> None:
+    """Build with the project's build command (jupyter-book build --all -W -n --keep-going)."""
+    _run_script("build_book.sh", timeout=900)
 
 
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
@@ -94,17 +99,7 @@ def pdf_is_stale() -> str | None:
 
 def build_pdf() -> None:
     """Build the PDF with the project's command (scripts/build_pdf.sh, which builds the HTML too)."""
-    proc = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build_pdf.sh")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"scripts/build_pdf.sh failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}"
-        )
+    _run_script("build_pdf.sh", timeout=1200)
 
 
 def html_pages() -> list[str]:
