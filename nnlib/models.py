@@ -8,7 +8,9 @@ and distribution*, and 4.8, *Saving, loading and exporting models*); and Chapter
 cost and efficiency*, 5.3, *Interpretability and robustness*, and 5.4, *Privacy, deployment and
 sustainability*. Each builder returns an uncompiled
 ``keras.Sequential`` whose first layer is a ``keras.Input``, so the model is built (its weights
-exist) as soon as the function returns.
+exist) as soon as the function returns. :func:`keras_twin` builds the Keras copy of a NumPy
+:class:`nnlib.numpy_net.MLP` (Chapter 3.3, *Forward propagation and backpropagation*, and Chapter
+4.7, *The NumPy network vs Keras*).
 
 **Outputs are logits by default** (``output_activation=None``): the last ``Dense`` layer computes
 :math:`z = a W + b` and the loss applies the softmax/sigmoid itself, which is numerically stable.
@@ -37,13 +39,14 @@ import numpy as np
 
 from nnlib import perturb
 from nnlib._validation import check_in_range, check_int, check_one_of, check_type
+from nnlib.numpy_net import MLP
 from nnlib.repro import import_tensorflow
 
 import_tensorflow()  # TF's start-up log lines kept out of stderr before keras loads it
 
 import keras  # noqa: E402
 
-__all__ = ["mlp", "cnn", "rnn"]
+__all__ = ["mlp", "cnn", "rnn", "keras_twin"]
 
 _OUTPUTS = (None, "softmax", "sigmoid", "linear")
 
@@ -363,3 +366,90 @@ def rnn(
     return _nudged(
         keras.Sequential(_head(layers, num_classes, dropout, output_activation, seeds), name=name)
     )
+
+
+@keras.saving.register_keras_serializable(package="nnlib")
+def _leaky_relu(x):
+    r"""Keras's ``leaky_relu`` (slope 0.2) in the input's own dtype: :math:`x` if :math:`x > 0`, else
+    :math:`0.2 x`, with derivative 0.2 at 0 (TensorFlow's convention).
+
+    On TensorFlow, ``activation="leaky_relu"`` calls ``tf.nn.leaky_relu``, whose slope is a float32
+    attribute (0.2 becomes 0.2 + 3e-9): a float64 twin would then differ from
+    :func:`nnlib.activations.leaky_relu` by about 1e-8 relative instead of by float64 rounding.
+    """
+    return keras.ops.where(x > 0, x, 0.2 * x)
+
+
+#: nnlib activation -> the Keras activation that computes the same function with the same default
+#: parameters (``leaky_relu``: slope 0.2, exact in float64; ``elu``: ``alpha=1.0``).
+_KERAS_ACTIVATIONS = {
+    "linear": "linear",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": _leaky_relu,
+    "elu": "elu",
+}
+
+
+def keras_twin(net: MLP) -> keras.Sequential:
+    r"""The Keras copy of a NumPy :class:`nnlib.numpy_net.MLP`: same layers, same weights, **logits** out.
+
+    Serves Chapter 3.3, *Forward propagation and backpropagation* (backpropagation checked
+    against ``tf.GradientTape``), and Chapter 4.7, *The NumPy network vs Keras* (both networks
+    trained step by step from the same weights).
+
+    Hidden layer :math:`l` computes :math:`a^l = f(a^{l-1} W^l + b^l)` with the net's activation
+    :math:`f`, as the net does; the last ``Dense`` layer is linear, so the model outputs the logits
+    :math:`z^L = a^{L-1} W^L + b^L`, not the probabilities :math:`\mathrm{softmax}(z^L)` of
+    ``net.forward``. The softmax belongs in the loss: pair the twin with
+    ``keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=net.dtype)``, whose
+    gradient with respect to the logits is the :math:`\frac1n(\mathrm{softmax}(z) - Y)` that the
+    net backpropagates.
+
+    The ``Input`` and every layer have ``dtype=net.dtype``, so a float64 net gets a float64 model
+    without ``keras.backend.set_floatx`` (the loss needs its own ``dtype``, as above). The weights
+    are copies of ``net.params`` at the time of the call (already one ulp off in perturbation
+    mode, and not moved again): training either network afterwards leaves the other unchanged.
+    Building it draws nothing from the global random generators, so the models built after it get
+    the weights they would get without it.
+    The twin is the network at inference: the net's dropout is not copied (its masks could not
+    match anyway), nor its L2 penalty (add ``net.l2`` times the kernels' squared norms to the loss).
+
+    Args:
+        net: the NumPy network; its activation must be one of ``linear``, ``sigmoid``, ``tanh``,
+            ``relu``, ``leaky_relu``, ``elu`` (Keras has each, with the same defaults; the twin's
+            ``leaky_relu`` keeps its slope in float64, see :func:`_leaky_relu`).
+
+    Returns:
+        A built, uncompiled ``keras.Sequential`` mapping ``(batch, layer_sizes[0])`` to logits
+        ``(batch, layer_sizes[-1])``, with layers ``dense_1, ..., output``.
+
+    Raises:
+        TypeError: ``net`` is not an :class:`~nnlib.numpy_net.MLP`.
+        ValueError: the net's activation has no Keras equivalent.
+
+    Example:
+        >>> twin = keras_twin(MLP([4, 8, 3], activation="tanh", seed=0))
+        >>> twin.output_shape, twin.layers[-1].activation.__name__, twin.weights[0].dtype
+        ((None, 3), 'linear', 'float64')
+    """
+    check_type("net", net, MLP, "an nnlib.numpy_net.MLP")
+    activation = _KERAS_ACTIVATIONS.get(net.activation) if isinstance(net.activation, str) else None
+    if activation is None:
+        raise ValueError(
+            f"`net.activation` must have a Keras equivalent, one of {list(_KERAS_ACTIVATIONS)}. "
+            f"Received: net.activation={net.activation!r}"
+        )
+    check_one_of("net.output", net.output, ["softmax"])
+    sizes, dtype = net.layer_sizes, net.dtype
+    with _global_streams_kept():  # the initial weights are overwritten: draw nothing for them
+        layers = [keras.Input((sizes[0],), dtype=dtype)]
+        for i, units in enumerate(sizes[1:-1], start=1):
+            layers.append(
+                keras.layers.Dense(units, activation=activation, dtype=dtype, name=f"dense_{i}")
+            )
+        layers.append(keras.layers.Dense(sizes[-1], dtype=dtype, name="output"))  # logits
+        model = keras.Sequential(layers, name="keras_twin")
+    model.set_weights(net.params)  # W1, b1, W2, b2, ... copied into the model's variables
+    return model

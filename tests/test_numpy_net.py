@@ -10,20 +10,9 @@ from hypothesis import strategies as st
 
 from nnlib.data import load_digits
 from nnlib.gradcheck import check_gradients
+from nnlib.models import keras_twin
 from nnlib.numpy_net import MLP
 from nnlib.optimizers import SGD, Adam
-
-
-def keras_twin(net):
-    """The same network in Keras (linear last layer + from_logits loss), with copied weights."""
-    sizes = net.layer_sizes
-    model = keras.Sequential(
-        [keras.Input((sizes[0],), dtype=net.dtype)]
-        + [keras.layers.Dense(n, activation=net.activation, dtype=net.dtype) for n in sizes[1:-1]]
-        + [keras.layers.Dense(sizes[-1], dtype=net.dtype)]
-    )
-    model.set_weights(net.params)
-    return model
 
 
 def keras_loss_and_grads(net, X, y):
