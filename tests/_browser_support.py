@@ -45,6 +45,7 @@ def book_sources() -> list[Path]:
     """Every file whose change changes the HTML: configuration, pages, bibliography, assets."""
     files = [ROOT / n for n in ("_config.yml", "_toc.yml", "references.bib", "package-lock.json")]
     files += ROOT.glob("*.md")
+    files += ROOT.glob("benchmarks/*.md")  # included by the appendix page Benchmarks
     for folder in ("chapters", "_static"):
         files += (
             p
