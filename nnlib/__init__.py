@@ -6,8 +6,9 @@ Two layers (see the book's introduction):
   ``optimizers``, ``schedules``, ``gradcheck``, ``numpy_net``, ``conv``, ``rnn``, ``attention``,
   ``autodiff``;
 * the **training layer** (TensorFlow/Keras 3): ``repro``, ``data``, ``models``, ``training``,
-  ``callbacks``, ``augment``, ``plots``, and ``distribute`` (which itself imports no TensorFlow: it
-  starts worker processes) with the worker programs in ``examples``.
+  ``callbacks``, ``augment``, ``plots``, ``deploy`` (the LiteRT interpreter), and ``distribute``
+  (which itself imports no TensorFlow: it starts worker processes) with the worker programs in
+  ``examples``.
 
 Importing the package imports neither layer, so ``import nnlib.activations`` never pulls in
 TensorFlow. The package only sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) before TF is first

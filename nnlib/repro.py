@@ -6,18 +6,26 @@ chapter 1.1, where :func:`environment_report` is the environment check.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 
 import numpy as np
 
-from nnlib._validation import check_bool, check_int
+from nnlib._validation import check_bool, check_int, check_type
 
-__all__ = ["import_tensorflow", "seed_everything", "environment_report", "EnvironmentReport"]
+__all__ = [
+    "import_tensorflow",
+    "native_stderr_filtered",
+    "seed_everything",
+    "environment_report",
+    "EnvironmentReport",
+]
 
 # TensorFlow's C++ start-up lines: absl's pre-initialization notice, glog-style lines
 # ("I0000 00:00:... port.cc:153] oneDNN custom operations are on ..."), and the CPU-feature notice.
@@ -29,27 +37,34 @@ _TF_LOG_LINE = re.compile(
 )
 
 
-def import_tensorflow():
-    """Import TensorFlow (once) without letting its C++ start-up log lines reach stderr.
+@contextlib.contextmanager
+def native_stderr_filtered(drop: str | re.Pattern) -> Iterator[None]:
+    r"""Inside the block, drop the lines that C/C++ code writes to stderr and that match ``drop``.
 
-    TensorFlow 2.21 writes lines such as "oneDNN custom operations are on" straight to file
-    descriptor 2 while it loads, before ``TF_CPP_MIN_LOG_LEVEL`` is read, so no environment
-    variable silences them, and Jupyter shows them as a red stderr block. This function points
-    descriptor 2 at a temporary file during the import, then writes back every captured line that
-    is *not* such a log line (so a real error or warning still shows).
+    TensorFlow's C++ core and LiteRT's converter write some notices straight to file descriptor 2,
+    below Python's ``sys.stderr``, so neither ``warnings`` filters nor log levels reach them, and
+    Jupyter shows them as a red stderr block. The block runs with descriptor 2 pointed at a
+    temporary file; afterwards, even if the block raised, every captured line that does not match
+    ``drop`` (``re.search``) is written back to stderr, so a real error still shows. Used by
+    :func:`import_tensorflow`, chapter 4.11 (oneDNN's float16 notice) and chapter 5.4 (the int8
+    calibrator's summary line).
 
-    Returns:
-        The ``tensorflow`` module.
+    Args:
+        drop: a regular expression (string or compiled) for the lines to discard.
+
+    Example:
+        >>> with native_stderr_filtered(r"^fully_quantize:"):
+        ...     os.write(2, b"fully_quantize: 0, inference_type: 6\n")  # dropped
+        37
     """
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later INFO/WARNING lines too
+    check_type("drop", drop, (str, re.Pattern), "a regular expression (str or re.Pattern)")
+    pattern = re.compile(drop) if isinstance(drop, str) else drop
     sys.stderr.flush()
     saved_fd = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
+            yield
         finally:
             os.dup2(saved_fd, 2)
             os.close(saved_fd)
@@ -57,10 +72,29 @@ def import_tensorflow():
             kept = [
                 line
                 for line in captured.read().decode("utf-8", "replace").splitlines()
-                if line.strip() and not _TF_LOG_LINE.match(line)
+                if line.strip() and not pattern.search(line)
             ]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+def import_tensorflow():
+    """Import TensorFlow (once) without letting its C++ start-up log lines reach stderr.
+
+    TensorFlow 2.21 writes lines such as "oneDNN custom operations are on" straight to file
+    descriptor 2 while it loads, before ``TF_CPP_MIN_LOG_LEVEL`` is read, so no environment
+    variable silences them, and Jupyter shows them as a red stderr block. The import runs inside
+    :func:`native_stderr_filtered`, which drops such log lines and writes back every other line
+    (so a real error or warning still shows).
+
+    Returns:
+        The ``tensorflow`` module.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later INFO/WARNING lines too
+    with native_stderr_filtered(_TF_LOG_LINE):
+        import tensorflow as tf
     return tf
 
 

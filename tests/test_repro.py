@@ -74,3 +74,44 @@ def test_the_filter_drops_only_tensorflow_log_lines_and_imports_once():
     assert not repro._TF_LOG_LINE.match("UserWarning: something a reader must see")
     tf = repro.import_tensorflow()
     assert tf is sys.modules["tensorflow"] and repro.import_tensorflow() is tf  # once
+
+
+def test_native_stderr_filtered_drops_matching_lines_and_writes_back_the_rest(capfd):
+    from nnlib.repro import native_stderr_filtered
+
+    with native_stderr_filtered(r"^fully_quantize:"):
+        os.write(2, b"fully_quantize: 0, inference_type: 6\nreal error: keep me\n\n")
+        os.write(1, b"stdout is untouched\n")
+    out, err = capfd.readouterr()
+    assert out == "stdout is untouched\n"
+    assert err == "real error: keep me\n"  # the match and the blank line dropped
+
+
+def test_native_stderr_filtered_restores_the_descriptor_when_the_block_raises(capfd):
+    import re
+
+    from nnlib.repro import native_stderr_filtered
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with native_stderr_filtered(re.compile("DT_HALF")):
+            os.write(2, b"oneDNN supports DT_HALF only on ...\nshown\n")
+            raise RuntimeError("boom")
+    os.write(2, b"after the block\n")
+    assert capfd.readouterr().err == "shown\nafter the block\n"
+
+
+def test_native_stderr_filtered_names_a_bad_pattern():
+    from nnlib.repro import native_stderr_filtered
+
+    with pytest.raises(TypeError, match=r"`drop` must be a regular expression.*Received: drop=3"):
+        with native_stderr_filtered(3):
+            pass
+
+
+def test_native_stderr_filtered_docstring_example():
+    import doctest
+
+    from nnlib import repro
+
+    failures, tried = doctest.testmod(repro, extraglobs={"os": os})
+    assert tried >= 1 and failures == 0
