@@ -60,6 +60,9 @@ def test_render_tables(tmp_path):
         json.dumps({"cells": [{"cell_type": "markdown", "source": ["# 1.1 Title X\n", "text"]}]}),
         encoding="utf-8",
     )
+    (nb.parent / "extra.ipynb").write_text(json.dumps({"cells": []}), encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_y.py").write_text("", encoding="utf-8")
     (tmp_path / "package-lock.json").write_text(
         json.dumps({"packages": {"node_modules/mathjax": {"version": "3.2.2"}}}), encoding="utf-8"
     )
@@ -71,9 +74,13 @@ def test_render_tables(tmp_path):
                 "outcome": "passed",
                 "recorded": "2026-01-02 x",
             },
-            "chapters/a/gone.ipynb": {"seconds": 1.0, "tests": 1, "outcome": "passed"},
+            "chapters/a/extra.ipynb": {"seconds": 1.0, "tests": 1, "outcome": "passed"},
+            "chapters/a/gone.ipynb": {"seconds": 9.0, "tests": 9, "outcome": "passed"},
         },
-        "test_files": {"tests/test_y.py": {"seconds": 0.5, "tests": 4, "outcome": "passed"}},
+        "test_files": {
+            "tests/test_y.py": {"seconds": 0.5, "tests": 4, "outcome": "passed"},
+            "tests/test_removed.py": {"seconds": 7.0, "tests": 7, "outcome": "passed"},
+        },
         "last_full_run": {
             "finished": "2026-01-02 03:04:05",
             "tests": 7,
@@ -88,7 +95,9 @@ def test_render_tables(tmp_path):
     )
     assert text.startswith("# Reproducibility\n")
     assert "| 1.1 Title X<br>`chapters/a/01_x.ipynb` | 2 | 2.8 | passed | 2026-01-02 |" in text
-    assert "| `chapters/a/gone.ipynb` | 1 | 1.0 | passed |  |" in text  # not in the toc: path only
+    assert "| `chapters/a/extra.ipynb` | 1 | 1.0 | passed |  |" in text  # not in the toc: path only
+    # files timed once but since deleted are not listed (nor counted in the total)
+    assert "gone.ipynb" not in text and "test_removed.py" not in text
     assert "| **total** | 3 | **3.8** | | |" in text
     assert "| `tests/test_y.py` | 4 | 0.5 | passed |" in text
     assert "| numpy | 9.9 |" in text and "| MathJax (npm, bundled into the HTML) | 3.2.2 |" in text

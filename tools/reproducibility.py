@@ -203,8 +203,9 @@ def render(
         Markdown text. Notebooks listed in ``_toc.yml`` show their title above their path.
     """
     run = timings.get("last_full_run")
-    notebooks = timings.get("notebooks", {})
-    test_files = timings.get("test_files", {})
+    # the timings file keeps every file it has ever timed: list only those that still exist
+    notebooks = {p: e for p, e in timings.get("notebooks", {}).items() if (root / p).exists()}
+    test_files = {p: e for p, e in timings.get("test_files", {}).items() if (root / p).exists()}
     in_toc = set(toc_files(root))
     lines = [
         "# Reproducibility",
