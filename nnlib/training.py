@@ -38,9 +38,11 @@ finite steps). bfloat16 has float32's exponent range and needs no scaling.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import re
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -277,6 +279,23 @@ class _Default:
 
     def __repr__(self) -> str:
         return repr(self.value)
+
+
+@contextlib.contextmanager
+def _tf_data_options_notice_silenced():
+    """Drop TensorFlow's notice about tf.data options, and only it, while a loop is traced.
+
+    Tracing ``for x, y in iter(dataset)`` over a ``tf.distribute`` dataset makes TensorFlow 2.21
+    read the dataset's options in graph mode, which warns "To make it possible to preserve
+    tf.data options across serialization boundaries ..." although the caller did nothing wrong.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="To make it possible to preserve tf.data options across serialization",
+            category=UserWarning,
+        )
+        yield
 
 
 def _value(option: Any) -> Any:
@@ -750,7 +769,8 @@ class Trainer:
     def _call_epoch(self, run: _Epochs, epoch: int, steps_before: int):
         """``run.epoch_fn(run.train)``; a batch that fails ``check_numerics`` becomes a ValueError."""
         try:
-            return run.epoch_fn(run.train)
+            with _tf_data_options_notice_silenced():
+                return run.epoch_fn(run.train)
         except tf.errors.InvalidArgumentError as err:
             found = re.search(r"`(train [xy])` holds NaN/inf in batch\]\s*\[(\d+)\]", str(err))
             if found is None:
@@ -783,7 +803,8 @@ class Trainer:
     def _evaluate(self, dist_data) -> dict[str, float]:
         for metric in self.metrics:
             metric.reset_state()
-        loss = self._eval_fn()(dist_data)
+        with _tf_data_options_notice_silenced():
+            loss = self._eval_fn()(dist_data)
         return {"loss": float(loss), **{m.name: float(m.result()) for m in self.metrics}}
 
     def predict(self, x: Any, batch_size: int = 32) -> np.ndarray:

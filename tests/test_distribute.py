@@ -80,13 +80,21 @@ def test_bad_input_names_the_argument(call, error, match):
 
 def test_a_failing_worker_stops_the_others_and_is_named(tmp_path):
     script = tmp_path / "worker.py"
+    ready = tmp_path / "worker-0-printed"
     script.write_text(
-        textwrap.dedent("""
-        import json, os, sys, time
+        textwrap.dedent(f"""
+        import json, os, pathlib, sys, time
         index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
-        print("worker", index, "of", len(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]))
+        workers = len(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"])
+        print("worker", index, "of", workers, flush=True)
+        ready = pathlib.Path({str(ready)!r})
         if index == 1:
+            # give up only once worker 0 has printed: the launcher must then kill a live peer
+            while not ready.exists():
+                time.sleep(0.01)
+            ready.unlink()
             sys.exit("worker 1 gives up")
+        ready.touch()
         time.sleep(600)  # waits for its peer forever, like an all-reduce would
     """)
     )

@@ -517,3 +517,20 @@ def test_training_module_declares_its_cooperation():
         if isinstance(n, (ast.Import, ast.ImportFrom))
     ]
     assert nested_imports == []
+
+
+def test_a_distributed_fit_and_evaluate_raise_no_tf_data_options_notice():
+    # TF 2.21 warns about tf.data options when a loop over a distributed dataset is traced; the
+    # notice concerns TensorFlow's internals, so the Trainer silences that one warning only.
+    import warnings
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    trainer = Trainer(_linear, "mse", keras.optimizers.SGD(0.1), strategy=strategy)
+    data = (np.ones((4, 1)), np.ones((4, 1)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(data, validation_data=data, epochs=1)
+        trainer.evaluate(data)
+    assert not [w for w in caught if "tf.data options" in str(w.message)], [
+        str(w.message)[:80] for w in caught
+    ]
