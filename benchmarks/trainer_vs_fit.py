@@ -202,7 +202,7 @@ def markdown(peak: float, rows: list[dict], repeats: int) -> str:
             f"| {row['name']} | {row['batch']} | Trainer | {_cell(s[0])} | {_cell(s[2])} |"
         )
         lines.append(f"| | | fit | {_cell(s[1])} | {_cell(s[3])} |")
-        ratios = [statistics.median(s[i]) / statistics.median(s[i + 1]) for i in (0, 2)]
+        ratios = _ratios([row])[row["name"]]
         lines.append(f"| | | **Trainer / fit** | **{ratios[0]:.2f}** | **{ratios[1]:.2f}** |")
         if row["flops"] is not None:
             rates = [statistics.median(s[i]) * row["flops"] for i in (0, 2)]

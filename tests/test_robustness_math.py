@@ -88,22 +88,7 @@ def sq(v):
 
 
 # (id, call(value), argument name in messages, strategy of invalid values)
-ELEMENTWISE = [
-    "linear",
-    "linear_grad",
-    "sigmoid",
-    "sigmoid_grad",
-    "tanh",
-    "tanh_grad",
-    "relu",
-    "relu_grad",
-    "leaky_relu",
-    "leaky_relu_grad",
-    "elu",
-    "elu_grad",
-    "softmax",
-    "log_softmax",
-]
+ELEMENTWISE = [name for name in A.__all__ if name != "ACTIVATIONS"]  # every function
 TARGETS = [
     (f"activations.{f} z", lambda v, f=f: getattr(A, f)(v), "z", bad_array()) for f in ELEMENTWISE
 ]
