@@ -23,5 +23,6 @@ settings.register_profile(
 settings.register_profile("explore", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 pytest_plugins = [
-    "tests._timing_plugin"
-]  # per-notebook durations -> _build/test-timings.json (Reproducibility page)
+    "tests._timing_plugin",  # per-notebook durations -> _build/test-timings.json (Reproducibility page)
+    "tests._warm_kernel_plugin",  # nbval's kernels forked from one with TensorFlow imported
+]

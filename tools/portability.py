@@ -113,6 +113,9 @@ def run(config: Configuration, pytest_args: list[str], log_dir: Path) -> dict:
     """Run strict nbval over the chapters under one configuration; returns its result record."""
     env = dict(os.environ, **config["env"])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # fresh kernels, as in a reader's Jupyter: `bash scripts/test.sh` forks warm ones (tools/warm_kernels.py),
+    # so CI's matrix runs are where every notebook also starts the way a reader's does
+    env.setdefault("BOOK_FRESH_KERNELS", "1")
     cmd = [
         sys.executable,
         "-m",

@@ -1,0 +1,90 @@
+"""pytest plugin: nbval's kernels are forked from a warm server (``tools/warm_kernels.py``).
+
+Registered by the root ``conftest.py``. nbval runs ``--nbval-current-env`` kernels, i.e.
+``python -m ipykernel_launcher``; this plugin swaps that command for ``tools/warm_kernels.py launch``
+and starts, on the first notebook a pytest process runs, one server for that process (each xdist
+worker has its own). The server is stopped when the session ends (and dies with its pytest process).
+
+``BOOK_FRESH_KERNELS=1`` turns it off: every kernel is then a fresh ``python -m ipykernel_launcher``,
+as in a reader's Jupyter. The portability matrix sets it, so every notebook also runs in fresh
+kernels in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tools.warm_kernels import SOCKET_VARIABLE
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = ROOT / "tools" / "warm_kernels.py"
+
+_server: dict = {}
+
+
+def enabled() -> bool:
+    return os.environ.get("BOOK_FRESH_KERNELS") != "1" and sys.platform == "linux"
+
+
+def session_env() -> dict[str, str]:
+    """The environment the server starts with: this process's when the session began."""
+    return _server.setdefault("env", dict(os.environ))
+
+
+def socket_path() -> str:
+    """This process's server socket, starting the server on first use."""
+    if "path" not in _server:
+        folder = tempfile.mkdtemp(prefix="warm-kernels-")
+        path = os.path.join(folder, "server.sock")
+        with open(os.path.join(folder, "server.log"), "wb") as log:  # TF's start-up lines
+            process = subprocess.Popen(
+                [sys.executable, str(SERVER), "serve", path],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=ROOT,
+                env=session_env(),  # the same whichever test comes first
+            )
+        _server.update(path=path, folder=folder, process=process)
+    return _server["path"]
+
+
+def pytest_configure(config):
+    if not enabled():
+        return
+    try:
+        from nbval import kernel
+    except ImportError:  # no nbval: nothing to speed up
+        return
+    original = kernel.NbvalKernelspecManager.get_kernel_spec
+    session_env()
+
+    def get_kernel_spec(self, kernel_name):
+        spec = original(self, kernel_name)
+        if kernel_name == kernel.CURRENT_ENV_KERNEL_NAME:
+            spec.argv = [sys.executable, str(SERVER), "launch", "-f", "{connection_file}"]
+            spec.env = {**spec.env, SOCKET_VARIABLE: socket_path()}
+            # unit tests' seed_everything(seed) sets PYTHONHASHSEED for their subprocesses; kernels
+            # keep the session's (conftest.py: 0), the hash seed the server and its forks have
+            if "PYTHONHASHSEED" in session_env():
+                spec.env["PYTHONHASHSEED"] = session_env()["PYTHONHASHSEED"]
+        return spec
+
+    kernel.NbvalKernelspecManager.get_kernel_spec = get_kernel_spec
+
+
+def pytest_unconfigure(config):
+    process = _server.pop("process", None)
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(_server["folder"], ignore_errors=True)
+    _server.clear()
