@@ -558,8 +558,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ input checks
 
-    def _check_x(self, name: str, x_shape: tuple) -> None:
-        want = tuple(self.model.input_shape[1:])
+    def _check_x(self, name: str, x_shape: tuple, want: tuple | None = None) -> None:
+        """``x_shape`` against ``want`` (default: the model's one input shape), batch axis aside."""
+        want = tuple(self.model.input_shape[1:]) if want is None else want
         got = tuple(x_shape[1:])
         if len(want) != len(got) or any(
             w is not None and g is not None and w != g for w, g in zip(want, got)
@@ -568,6 +569,33 @@ class Trainer:
                 f"`{name}` must have shape (batch, {', '.join(str(w) for w in want)}) to match the "
                 f"model's input. Received: {name}.shape={tuple(x_shape)}"
             )
+
+    def _check_x_spec(self, name: str, spec: Any) -> None:
+        """A dataset's ``x`` against the model's inputs: one tensor for a model with one input; for
+        a model with several (a multimodal model, chapter 5.4), a dict keyed by input name or a
+        tuple in the model's input order."""
+        inputs = getattr(self.model, "inputs", None) or []
+        if isinstance(spec, tf.TensorSpec) and len(inputs) <= 1:
+            self._check_x(name, tuple(spec.shape))
+            return
+        names = [tensor.name for tensor in inputs]
+        if isinstance(spec, dict) and len(inputs) > 1:
+            if sorted(spec) != sorted(names):
+                raise ValueError(
+                    f"`{name}` must be a dict with one entry per model input, {sorted(names)}. "
+                    f"Received: keys {sorted(spec)}"
+                )
+            parts = [(key, spec[key], tensor) for key, tensor in zip(names, inputs)]
+        elif isinstance(spec, (tuple, list)) and len(spec) == len(inputs) > 1:
+            parts = list(zip(names, spec, inputs))
+        else:
+            raise TypeError(
+                f"`{name}` must be one tensor for a model with one input, or a dict keyed by input "
+                f"name (or a tuple in input order) for a model with several; the model has "
+                f"{len(inputs) or 'an unknown number of'} input(s). Received: {name} structured as {spec}"
+            )
+        for key, part, tensor in parts:
+            self._check_x(f"{name}[{key!r}]", tuple(part.shape), tuple(tensor.shape[1:]))
 
     def _check_y(self, name: str, y: np.ndarray) -> None:
         """Targets that fit the loss kind: sparse labels, one-hot rows or binary values; a
@@ -583,9 +611,10 @@ class Trainer:
                     f"`{name}` must be a tf.data.Dataset of (x, y) batches. "
                     f"Received: {name}.element_spec={spec}"
                 )
-            self._check_x(f"{name} x", tuple(spec[0].shape))
+            self._check_x_spec(f"{name} x", spec[0])
             for x, y in data.take(1):  # the first batch, before any step
-                check_finite(f"{name} x", x.numpy())
+                for part in tf.nest.flatten(x):
+                    check_finite(f"{name} x", part.numpy())
                 self._check_y(f"{name} y", y.numpy())
             return data
         if isinstance(data, (tuple, list)) and len(data) == 2:
@@ -641,9 +670,10 @@ class Trainer:
             train: a ``tf.data.Dataset`` of ``(x, y)`` batches (e.g. from
                 :func:`nnlib.data.to_dataset`), or an ``(x, y)`` pair of arrays, which is batched
                 with ``batch_size`` and reshuffled every epoch with ``seed`` if ``shuffle``.
-                Before the first step, arrays are checked completely (lengths, finiteness, input
-                shape, labels that fit the loss kind); a dataset is checked on its
-                ``element_spec`` and its first batch.
+                For a model with several inputs, ``x`` is a dict keyed by input name (or a tuple in
+                input order), in a dataset. Before the first step, arrays are checked completely
+                (lengths, finiteness, input shape, labels that fit the loss kind); a dataset is
+                checked on its ``element_spec`` and its first batch.
             validation_data: the same kinds, evaluated after every epoch (``val_`` keys).
             epochs: index of the last epoch, ``>= 1`` (as in Keras: a resumed run continues up to it).
             verbose: ``0`` silent; ``1`` adds a :class:`nnlib.callbacks.ProgressBar`.

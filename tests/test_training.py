@@ -534,3 +534,48 @@ def test_a_distributed_fit_and_evaluate_raise_no_tf_data_options_notice():
     assert not [w for w in caught if "tf.data options" in str(w.message)], [
         str(w.message)[:80] for w in caught
     ]
+
+
+def _two_input_model():
+    image = keras.Input((4,), name="image")
+    words = keras.Input((3,), dtype="int32", name="words")
+    encoded = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(5, 2)(words))
+    fused = keras.layers.Concatenate()([keras.layers.Dense(3)(image), encoded])
+    return keras.Model([image, words], keras.layers.Dense(1)(fused))
+
+
+def _two_input_data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = {"image": rng.normal(size=(n, 4)).astype("float32"), "words": rng.integers(0, 5, (n, 3))}
+    y = (x["image"][:, 0] + (x["words"][:, 0] > 2) > 0.5).astype("float32")
+    return x, y
+
+
+def test_a_model_with_several_inputs_trains_on_a_dataset_of_dicts_or_tuples():
+    repro.seed_everything(0)
+    model = _two_input_model()
+    trainer = Trainer(model, keras.losses.BinaryCrossentropy(from_logits=True), "adam")
+    x, y = _two_input_data()
+    by_name = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    loss = trainer.fit(by_name, epochs=5).history["loss"]
+    assert loss[-1] < loss[0]
+    in_order = tf.data.Dataset.from_tensor_slices(((x["image"], x["words"]), y)).batch(16)
+    trainer.fit(in_order, epochs=1)
+    out = trainer.predict(tf.data.Dataset.from_tensor_slices(x).batch(16))
+    np.testing.assert_allclose(out, model(x, training=False).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_with_several_inputs_names_the_input_that_does_not_fit():
+    trainer = Trainer(_two_input_model(), keras.losses.BinaryCrossentropy(from_logits=True), "adam")
+    x, y = _two_input_data()
+    wrong_key = {"image": x["image"], "text": x["words"]}
+    with pytest.raises(ValueError, match=r"one entry per model input, \['image', 'words'\]"):
+        trainer.fit(tf.data.Dataset.from_tensor_slices((wrong_key, y)).batch(16))
+    wrong_shape = {"image": x["image"][:, :3], "words": x["words"]}
+    with pytest.raises(ValueError, match=r"`train x\['image'\]` must have shape \(batch, 4\)"):
+        trainer.fit(tf.data.Dataset.from_tensor_slices((wrong_shape, y)).batch(16))
+    with pytest.raises(TypeError, match=r"one tensor for a model with one input.*has 2 input"):
+        trainer.fit(tf.data.Dataset.from_tensor_slices((x["image"], y)).batch(16))
+    single = Trainer(_linear(), "mean_squared_error", "sgd")
+    with pytest.raises(TypeError, match=r"has 1 input"):
+        single.fit(tf.data.Dataset.from_tensor_slices(({"a": y, "b": y}, y)).batch(16))
