@@ -161,5 +161,6 @@ def test_a_kernel_with_other_start_up_settings_starts_fresh(tmp_path):
         seen = json.loads(out)
         assert seen["tf"] is False  # an ordinary kernel: TensorFlow not imported
         assert seen["pid"] == km.provisioner.pid  # the launcher became the kernel (exec)
+        assert seen["socket"] is None
     finally:
         km.shutdown_kernel(now=True)

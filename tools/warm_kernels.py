@@ -82,7 +82,7 @@ def mismatch(
 # ----------------------------------------------------------------------------- wire format
 
 
-def _send_message(sock: socket.socket, message: dict, fds: list[int] = ()) -> None:
+def _send_message(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
     payload = json.dumps(message).encode()
     data = struct.pack("!I", len(payload)) + payload
     if fds:
@@ -115,6 +115,9 @@ def _receive_message(sock: socket.socket) -> tuple[dict | None, list[int]]:
 
 def _fresh_kernel(argv: list[str]) -> None:
     """Replace this process by an ordinary kernel (``python -m ipykernel_launcher ARGV``)."""
+    os.environ.pop(
+        SOCKET_VARIABLE, None
+    )  # the kernel's environment is then the launcher's, exactly
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
 
 
