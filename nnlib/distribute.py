@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -45,7 +46,11 @@ __all__ = [
     "is_chief",
     "worker_directory",
     "launch_local",
+    "python_command",
+    "WORKER_PYTHON_VARIABLE",
 ]
+
+WORKER_PYTHON_VARIABLE = "NNLIB_WORKER_PYTHON"  # the default command that starts a worker's Python
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,7 @@ def launch_local(
     timeout: float = 300.0,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    python: Sequence[str] | None = None,
 ) -> list[WorkerResult]:
     """Run ``python script *args`` as ``num_workers`` cooperating workers on this machine.
 
@@ -212,6 +218,11 @@ def launch_local(
             raised.
         env: extra environment variables for the workers.
         check: raise :class:`WorkerError` if any worker failed (else just return the results).
+        python: the command that starts a worker's Python, e.g. ``["taskset", "-c", "0",
+            sys.executable]``. Default: the ``NNLIB_WORKER_PYTHON`` environment variable (split
+            like a shell would), else this interpreter. The book's test suite sets the variable to
+            start workers forked from a process that has TensorFlow imported already
+            (``tools/warm_kernels.py``).
 
     Returns:
         One :class:`WorkerResult` per worker, in index order.
@@ -227,6 +238,7 @@ def launch_local(
     timeout = check_number("timeout", timeout)
     if not timeout > 0:
         raise ValueError(f"`timeout` must be > 0 seconds. Received: timeout={timeout!r}")
+    python = python_command(python)
     cluster = cluster_spec(num_workers)
     base_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     procs, logs = [], []
@@ -234,7 +246,7 @@ def launch_local(
         for i in range(num_workers):
             logs.append((tempfile.TemporaryFile(), tempfile.TemporaryFile()))
             worker_env = {**base_env, "TF_CONFIG": tf_config(cluster, i)}
-            command = [sys.executable, str(script), *args]
+            command = [*python, str(script), *args]
             procs.append(
                 subprocess.Popen(command, env=worker_env, stdout=logs[i][0], stderr=logs[i][1])
             )
@@ -247,6 +259,20 @@ def launch_local(
     if check and culprits:
         raise _failure(results, culprits, script.name)
     return results
+
+
+def python_command(python: Sequence[str] | None = None) -> list[str]:
+    """The command that starts a worker's Python: ``python`` checked, else ``$NNLIB_WORKER_PYTHON``
+    split like a shell would, else ``[sys.executable]``."""
+    if python is None:
+        python = shlex.split(os.environ.get(WORKER_PYTHON_VARIABLE, "")) or [sys.executable]
+    python = check_type("python", python, (list, tuple), "a command as a list of strings")
+    if not python or not all(isinstance(part, str) and part for part in python):
+        raise ValueError(
+            "`python` must be a non-empty list of non-empty strings, e.g. [sys.executable]. "
+            f"Received: python={python!r}"
+        )
+    return list(python)
 
 
 def _wait(procs: list[subprocess.Popen], timeout: float, what: str) -> list[int]:

@@ -1,9 +1,15 @@
-"""pytest plugin: nbval's kernels are forked from a warm server (``tools/warm_kernels.py``).
+"""pytest plugin: nbval's kernels and the suite's training workers are forked from a warm server.
 
-Registered by the root ``conftest.py``. nbval runs ``--nbval-current-env`` kernels, i.e.
-``python -m ipykernel_launcher``; this plugin swaps that command for ``tools/warm_kernels.py launch``
-and starts, on the first notebook a pytest process runs, one server for that process (each xdist
-worker has its own). The server is stopped when the session ends (and dies with its pytest process).
+Registered by the root ``conftest.py``. Each pytest process that runs tests (each xdist worker)
+starts one server (``tools/warm_kernels.py``) when it starts; the server is stopped when the session
+ends (and dies with its pytest process). Then:
+
+* nbval runs ``--nbval-current-env`` kernels, i.e. ``python -m ipykernel_launcher``; this plugin swaps
+  that command for ``tools/warm_kernels.py launch``;
+* ``NNLIB_WORKER_PYTHON`` is set to ``tools/warm_kernels.py run --socket ...``: the command
+  ``nnlib.distribute.launch_local`` starts workers with (also from a notebook's kernel, which inherits
+  the variable) and tests that start a training process take from
+  ``nnlib.distribute.python_command()``.
 
 ``BOOK_FRESH_KERNELS=1`` turns it off: every kernel is then a fresh ``python -m ipykernel_launcher``,
 as in a reader's Jupyter. The portability matrix sets it, so every notebook also runs in fresh
@@ -13,12 +19,14 @@ kernels in CI.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from nnlib.distribute import WORKER_PYTHON_VARIABLE
 from tools.warm_kernels import SOCKET_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,15 +62,26 @@ def socket_path() -> str:
     return _server["path"]
 
 
+def python_command() -> list[str]:
+    """``tools/warm_kernels.py run --socket ...``: start a program forked from this process's server."""
+    return [sys.executable, str(SERVER), "run", "--socket", socket_path()]
+
+
+def runs_tests(config) -> bool:
+    """False for xdist's controller, which only hands tests to its workers (they start servers)."""
+    return hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None)
+
+
 def pytest_configure(config):
-    if not enabled():
+    if not enabled() or not runs_tests(config):
         return
+    session_env()
+    os.environ[WORKER_PYTHON_VARIABLE] = shlex.join(python_command())
     try:
         from nbval import kernel
-    except ImportError:  # no nbval: nothing to speed up
+    except ImportError:  # no nbval: no kernels to speed up
         return
     original = kernel.NbvalKernelspecManager.get_kernel_spec
-    session_env()
 
     def get_kernel_spec(self, kernel_name):
         spec = original(self, kernel_name)
@@ -81,6 +100,7 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     process = _server.pop("process", None)
     if process is not None:
+        os.environ.pop(WORKER_PYTHON_VARIABLE, None)
         process.terminate()
         try:
             process.wait(timeout=10)

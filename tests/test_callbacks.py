@@ -4,7 +4,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import warnings
 
 import keras
@@ -13,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from nnlib import callbacks, data, models
+from nnlib.distribute import python_command  # the suite's: a process forked with TF imported
 from nnlib.training import Trainer
 
 WORKER = os.path.join(os.path.dirname(__file__), "_training_worker.py")
@@ -40,7 +40,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path
     ckpt, ref, out = tmp_path / "ckpt", tmp_path / "ref", tmp_path / "out.npz"
     # 1. A run that SIGKILLs itself while the pipeline hands out batch 50 (epoch 2 of 6, 20 batches each).
     crash = subprocess.run(
-        [sys.executable, WORKER, "crash", str(ckpt), "50"],
+        [*python_command(), WORKER, "crash", str(ckpt), "50"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -52,7 +52,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path
     assert tf.train.load_checkpoint(latest).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 2
     # 3. Rerun with the same directory (resumes), then an uninterrupted reference run.
     resume = subprocess.run(
-        [sys.executable, WORKER, "resume", str(ckpt), str(ref), str(out)],
+        [*python_command(), WORKER, "resume", str(ckpt), str(ref), str(out)],
         capture_output=True,
         text=True,
         timeout=300,

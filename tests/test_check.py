@@ -7,13 +7,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from nnlib.distribute import WORKER_PYTHON_VARIABLE, python_command
 from tools import check
 from tools.check import (
     DIFFERENT,
@@ -308,13 +308,15 @@ def test_a_gpu_is_named_first():
 
 def _run_check(notebook: Path, report_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
+    python = python_command()  # the suite's: the check process is forked with TF imported
     for name in (
         "PYTEST_CURRENT_TEST",
         "PYTEST_XDIST_WORKER",
-    ):  # the kernel should see what a reader's sees
+        WORKER_PYTHON_VARIABLE,
+    ):  # the kernel (a fresh one, as a reader's) should see what a reader's sees
         env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "tools.check", str(notebook), "--report-dir", str(report_dir)],
+        [*python, "-m", "tools.check", str(notebook), "--report-dir", str(report_dir)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -8,6 +8,7 @@ checkpoint to the weights of an uninterrupted run.
 
 import json
 import os
+import sys
 import textwrap
 
 import numpy as np
@@ -71,6 +72,9 @@ def test_free_ports_are_distinct():
         (lambda: distribute.launch_local(SCRIPT, num_workers=0), ValueError, "`num_workers`"),
         (lambda: distribute.launch_local(SCRIPT, timeout=0), ValueError, "`timeout`"),
         (lambda: distribute.launch_local(SCRIPT, args="--single"), TypeError, "`args`"),
+        (lambda: distribute.launch_local(SCRIPT, python="python3"), TypeError, "`python`"),
+        (lambda: distribute.launch_local(SCRIPT, python=[]), ValueError, "`python`"),
+        (lambda: distribute.python_command(["python3", ""]), ValueError, "non-empty strings"),
     ],
 )
 def test_bad_input_names_the_argument(call, error, match):
@@ -105,6 +109,27 @@ def test_a_failing_worker_stops_the_others_and_is_named(tmp_path):
     assert results[0].returncode == -9 and results[0].stdout == "worker 0 of 2\n"
     assert "gives up" in results[1].stderr
     assert distribute.launch_local(script, 2, timeout=60, check=False)[1].returncode == 1
+
+
+def test_the_python_command_comes_from_the_argument_the_variable_or_this_interpreter(monkeypatch):
+    monkeypatch.delenv(distribute.WORKER_PYTHON_VARIABLE, raising=False)
+    assert distribute.python_command() == [sys.executable]
+    monkeypatch.setenv(distribute.WORKER_PYTHON_VARIABLE, "nice -n 5 '/opt/my python/bin/python'")
+    assert distribute.python_command() == ["nice", "-n", "5", "/opt/my python/bin/python"]
+    assert distribute.python_command(("python3",)) == ["python3"]
+
+
+def test_workers_start_with_the_given_command(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text("import os, sys\nprint(os.environ['MARK'], sys.argv[1:])\n")
+    wrapper = [
+        sys.executable,
+        "-c",
+        "import os, sys; os.environ['MARK'] = 'wrapped'; "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+    ]
+    results = distribute.launch_local(script, 2, args=["a"], env={"MARK": "plain"}, python=wrapper)
+    assert [r.stdout for r in results] == ["wrapped ['a']\n"] * 2
 
 
 def test_a_run_past_its_timeout_is_killed(tmp_path):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
+from nnlib import distribute
 from tests import _warm_kernel_plugin as plugin
 from tools.warm_kernels import INLINE_BACKEND, SOCKET_VARIABLE, mismatch, start_settings
 
@@ -164,3 +168,93 @@ def test_a_kernel_with_other_start_up_settings_starts_fresh(tmp_path):
         assert seen["socket"] is None
     finally:
         km.shutdown_kernel(now=True)
+
+
+# ----------------------------------------------------------------------------- programs (run)
+
+PROGRAM = textwrap.dedent("""
+    import json, os, signal, sys, time
+    import matplotlib
+    print(json.dumps(dict(
+        tf="tensorflow" in sys.modules, argv=sys.argv, cwd=os.getcwd(), path0=sys.path[0],
+        name=__name__, mark=os.environ.get("WARM_TEST_MARK"), backend=matplotlib.get_backend(),
+        pid=os.getpid(),
+    )), flush=True)
+    if sys.argv[1] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if sys.argv[1] == "sleep":
+        time.sleep(120)
+    sys.exit(int(sys.argv[1]))
+""")
+
+
+def _program(tmp_path: Path, *args: str, fresh: bool = False, **env: str):
+    """Start ``tools/warm_kernels.py run ARGS`` (or ``python ARGS`` if ``fresh``) in ``tmp_path``."""
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    (tmp_path / "mod.py").write_text("import sys\nprint(sys.argv, sys.path[0])\n")
+    command = [sys.executable] if fresh else plugin.python_command()
+    return subprocess.Popen(
+        [*command, *args],
+        cwd=tmp_path,
+        env={**plugin.session_env(), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+def test_a_program_run_warm_is_python_args_with_tensorflow_already_imported(tmp_path):
+    code, out, err = _finish(_program(tmp_path, "prog.py", "3", WARM_TEST_MARK="seen"))
+    assert code == 3, err  # its exit status is the launcher's
+    seen = json.loads(out)
+    _, fresh_out, _ = _finish(_program(tmp_path, "prog.py", "0", fresh=True, WARM_TEST_MARK="seen"))
+    fresh = json.loads(fresh_out)
+    assert seen["tf"] is True and fresh["tf"] is False  # forked from the server: TF came imported
+    for key in ("argv", "cwd", "path0", "name", "mark", "backend"):  # otherwise: as `python ARGS`
+        assert seen[key] == (fresh[key] if key != "argv" else ["prog.py", "3"]), key
+
+    code, out, _ = _finish(_program(tmp_path, "-m", "mod", "x"))
+    assert code == 0 and out == f"{[str(tmp_path / 'mod.py'), 'x']} {tmp_path}\n"
+    code, out, err = _finish(
+        _program(tmp_path, "-c", "import sys; print(sys.argv); sys.exit('bye')", "y")
+    )
+    assert code == 1 and out == "['-c', 'y']\n" and err.endswith("bye\n")
+
+
+def test_a_program_killed_by_a_signal_or_whose_launcher_dies_is_gone(tmp_path):
+    code, _, _ = _finish(_program(tmp_path, "prog.py", "kill"))
+    assert code == -signal.SIGKILL  # it killed itself: the launcher dies by the same signal
+
+    process = _program(tmp_path, "prog.py", "sleep")
+    pid = json.loads(process.stdout.readline())["pid"]
+    assert pid != process.pid
+    process.terminate()  # relayed: the program dies of SIGTERM, and so does the launcher
+    assert process.wait(timeout=30) == -signal.SIGTERM and _gone(pid)
+
+    process = _program(tmp_path, "prog.py", "sleep")
+    pid = json.loads(process.stdout.readline())["pid"]
+    process.kill()  # can't be relayed: the program notices that its launcher's socket closed
+    process.wait(timeout=30)
+    assert _gone(pid), "the forked program outlived its launcher"
+
+
+def test_a_program_with_other_start_up_settings_starts_fresh(tmp_path):
+    flipped = "1" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "0"
+    code, out, err = _finish(_program(tmp_path, "prog.py", "0", TF_ENABLE_ONEDNN_OPTS=flipped))
+    assert code == 0 and json.loads(out)["tf"] is False
+    assert "starting a fresh process" in err and "TF_ENABLE_ONEDNN_OPTS" in err
+
+
+@pytest.mark.skipif(not plugin.enabled(), reason="BOOK_FRESH_KERNELS=1: workers start fresh")
+def test_the_suites_training_workers_are_forked_with_tensorflow_imported(tmp_path):
+    # launch_local takes the command from NNLIB_WORKER_PYTHON, which the plugin set; TF_CONFIG
+    # differs per worker and must not send them to a fresh start
+    script = tmp_path / "worker.py"
+    script.write_text("import sys\nprint('tensorflow' in sys.modules)\n")
+    results = distribute.launch_local(script, 2, timeout=60)
+    assert [(r.stdout, r.stderr) for r in results] == [("True\n", "")] * 2
