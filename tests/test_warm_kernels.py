@@ -173,9 +173,9 @@ def test_a_kernel_with_other_start_up_settings_starts_fresh(tmp_path):
 # ----------------------------------------------------------------------------- programs (run)
 
 PROGRAM = textwrap.dedent("""
-    import json, os, signal, sys, time
+    import json, os, signal, sys, tempfile, time
     import matplotlib
-    print(json.dumps(dict(
+    print(json.dumps(dict(tmp=tempfile.gettempdir(),
         tf="tensorflow" in sys.modules, argv=sys.argv, cwd=os.getcwd(), path0=sys.path[0],
         name=__name__, mark=os.environ.get("WARM_TEST_MARK"), backend=matplotlib.get_backend(),
         pid=os.getpid(),
@@ -209,13 +209,14 @@ def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def test_a_program_run_warm_is_python_args_with_tensorflow_already_imported(tmp_path):
-    code, out, err = _finish(_program(tmp_path, "prog.py", "3", WARM_TEST_MARK="seen"))
+    mine = {"WARM_TEST_MARK": "seen", "TMPDIR": str(tmp_path)}
+    code, out, err = _finish(_program(tmp_path, "prog.py", "3", **mine))
     assert code == 3, err  # its exit status is the launcher's
     seen = json.loads(out)
-    _, fresh_out, _ = _finish(_program(tmp_path, "prog.py", "0", fresh=True, WARM_TEST_MARK="seen"))
+    _, fresh_out, _ = _finish(_program(tmp_path, "prog.py", "0", fresh=True, **mine))
     fresh = json.loads(fresh_out)
     assert seen["tf"] is True and fresh["tf"] is False  # forked from the server: TF came imported
-    for key in ("argv", "cwd", "path0", "name", "mark", "backend"):  # otherwise: as `python ARGS`
+    for key in ("argv", "cwd", "path0", "name", "mark", "backend", "tmp"):  # else: `python ARGS`
         assert seen[key] == (fresh[key] if key != "argv" else ["prog.py", "3"]), key
 
     code, out, _ = _finish(_program(tmp_path, "-m", "mod", "x"))

@@ -251,6 +251,9 @@ def _become(
     for name, value in set_by_imports.items():  # what the process's own imports would have set
         os.environ.setdefault(name, value)
     os.environ.pop(SOCKET_VARIABLE, None)
+    import tempfile
+
+    tempfile.tempdir = None  # found again from this environment's TMPDIR, not the server's
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # this file's folder; the kernel or program puts its own first
     random.seed()  # a fresh process's entropy, not the server's state
