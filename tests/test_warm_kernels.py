@@ -61,6 +61,12 @@ def test_a_kernel_may_lack_or_repeat_what_the_imports_set_but_not_change_it():
     ]
 
 
+def test_the_servers_refusals_are_read_from_its_log():
+    log = "I0000 oneDNN custom operations are on.\nrefused: malformed request\nrefused: x differ\n"
+    assert plugin.refusals(log) == ["malformed request", "x differ"]
+    assert plugin.refusals("") == []
+
+
 def _start(tmp_path: Path, **env: str) -> KernelManager:
     specs = tmp_path / "kernels" / "warm"
     specs.mkdir(parents=True)
