@@ -571,15 +571,15 @@ class Trainer:
             )
 
     def _check_x_spec(self, name: str, spec: Any) -> None:
-        """A dataset's ``x`` against the model's inputs: one tensor for a model with one input; for
-        a model with several (a multimodal model, chapter 5.4), a dict keyed by input name or a
-        tuple in the model's input order."""
+        """A dataset's ``x`` against the model's inputs: one tensor (or a one-entry dict keyed by
+        the input's name) for a model with one input; for a model with several (a multimodal model,
+        chapter 5.4), a dict keyed by input name or a tuple in the model's input order."""
         inputs = getattr(self.model, "inputs", None) or []
         if isinstance(spec, tf.TensorSpec) and len(inputs) <= 1:
             self._check_x(name, tuple(spec.shape))
             return
         names = [tensor.name for tensor in inputs]
-        if isinstance(spec, dict) and len(inputs) > 1:
+        if isinstance(spec, dict) and inputs:
             if sorted(spec) != sorted(names):
                 raise ValueError(
                     f"`{name}` must be a dict with one entry per model input, {sorted(names)}. "
@@ -612,6 +612,11 @@ class Trainer:
                     f"Received: {name}.element_spec={spec}"
                 )
             self._check_x_spec(f"{name} x", spec[0])
+            if isinstance(spec[0], dict) and len(self.model.inputs) == 1:
+                (key,) = spec[
+                    0
+                ]  # a one-input model takes the tensor itself (Keras warns on a dict)
+                data = data.map(lambda x, y: (x[key], y))
             for x, y in data.take(1):  # the first batch, before any step
                 for part in tf.nest.flatten(x):
                     check_finite(f"{name} x", part.numpy())

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import subprocess
-import sys
+import warnings
 
 import keras
 import numpy as np
@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from nnlib import data, models, repro
+from nnlib.distribute import python_command
 from nnlib.training import Trainer
 
 WORKER = os.path.join(os.path.dirname(__file__), "_training_worker.py")
@@ -103,7 +104,7 @@ def test_digits_cnn_reaches_98_percent_test_accuracy():
 def test_mirrored_strategy_on_two_cpus_matches_one_device(tmp_path):
     out = tmp_path / "dist.json"
     proc = subprocess.run(
-        [sys.executable, WORKER, "distribute", str(out)],
+        [*python_command(), WORKER, "distribute", str(out)],  # the suite's: forked, TF imported
         capture_output=True,
         text=True,
         timeout=300,
@@ -522,7 +523,6 @@ def test_training_module_declares_its_cooperation():
 def test_a_distributed_fit_and_evaluate_raise_no_tf_data_options_notice():
     # TF 2.21 warns about tf.data options when a loop over a distributed dataset is traced; the
     # notice concerns TensorFlow's internals, so the Trainer silences that one warning only.
-    import warnings
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     trainer = Trainer(_linear, "mse", keras.optimizers.SGD(0.1), strategy=strategy)
@@ -577,5 +577,24 @@ def test_a_model_with_several_inputs_names_the_input_that_does_not_fit():
     with pytest.raises(TypeError, match=r"one tensor for a model with one input.*has 2 input"):
         trainer.fit(tf.data.Dataset.from_tensor_slices((x["image"], y)).batch(16))
     single = Trainer(_linear(), "mean_squared_error", "sgd")
-    with pytest.raises(TypeError, match=r"has 1 input"):
+    name = single.model.inputs[0].name
+    with pytest.raises(ValueError, match=rf"one entry per model input, \['{name}'\]"):
         single.fit(tf.data.Dataset.from_tensor_slices(({"a": y, "b": y}, y)).batch(16))
+
+
+def test_a_model_with_one_input_trains_on_a_dict_keyed_by_its_name_as_on_the_tensor():
+    x, y = _two_input_data()
+    weights = []
+    for as_dict in (False, True):
+        repro.seed_everything(0)
+        image = keras.Input((4,), name="image")
+        model = keras.Model(image, keras.layers.Dense(1)(image))
+        trainer = Trainer(model, keras.losses.BinaryCrossentropy(from_logits=True), "adam")
+        features = {"image": x["image"]} if as_dict else x["image"]
+        data = tf.data.Dataset.from_tensor_slices((features, y)).batch(16)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "structure of `inputs` doesn't match" from Keras
+            trainer.fit(data, validation_data=data, epochs=2)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
