@@ -613,9 +613,8 @@ class Trainer:
                 )
             self._check_x_spec(f"{name} x", spec[0])
             if isinstance(spec[0], dict) and len(self.model.inputs) == 1:
-                (key,) = spec[
-                    0
-                ]  # a one-input model takes the tensor itself (Keras warns on a dict)
+                # a one-input model takes the tensor itself (Keras warns on a dict)
+                (key,) = spec[0]
                 data = data.map(lambda x, y: (x[key], y))
             for x, y in data.take(1):  # the first batch, before any step
                 for part in tf.nest.flatten(x):

@@ -68,7 +68,7 @@ def socket_path() -> str:
     return _server["path"]
 
 
-def python_command() -> list[str]:
+def warm_python() -> list[str]:
     """``tools/warm_kernels.py run --socket ...``: start a program forked from this process's server."""
     return [sys.executable, str(SERVER), "run", "--socket", socket_path()]
 
@@ -82,7 +82,7 @@ def pytest_configure(config):
     if not enabled() or not runs_tests(config):
         return
     session_env()
-    os.environ[WORKER_PYTHON_VARIABLE] = shlex.join(python_command())
+    os.environ[WORKER_PYTHON_VARIABLE] = shlex.join(warm_python())
     try:
         from nbval import kernel
     except ImportError:  # no nbval: no kernels to speed up

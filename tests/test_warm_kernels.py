@@ -198,7 +198,7 @@ def _program(tmp_path: Path, *args: str, fresh: bool = False, **env: str):
     """Start ``tools/warm_kernels.py run ARGS`` (or ``python ARGS`` if ``fresh``) in ``tmp_path``."""
     (tmp_path / "prog.py").write_text(PROGRAM)
     (tmp_path / "mod.py").write_text("import sys\nprint(sys.argv, sys.path[0])\n")
-    command = [sys.executable] if fresh else plugin.python_command()
+    command = [sys.executable] if fresh else plugin.warm_python()
     return subprocess.Popen(
         [*command, *args],
         cwd=tmp_path,
