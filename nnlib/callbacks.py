@@ -268,9 +268,16 @@ class DivergenceGuard(TrainerCallback):
     :class:`TrainerCallback` protocol); with ``keras.Model.fit`` the guard copies the weights
     after every batch (slower).
 
+    Under ``fit`` with ``compile(steps_per_execution=k)``, Keras calls the batch hooks once per
+    ``k`` steps, so the guard sees calls, not steps: it names the call in which a step went wrong
+    (``step`` to ``last_step``) and restores the weights from before that call, the last ones it
+    saw finite. Compile with ``steps_per_execution=1`` (the default) to find the step itself.
+
     Attributes:
         stopped: whether training diverged.
-        epoch, step: 0-based epoch and global optimizer step of the step that went wrong.
+        epoch, step: 0-based epoch and global optimizer step of the step that went wrong; under
+            ``fit(steps_per_execution=k)``, the first step of the call in which it went wrong.
+        last_step: ``step``, or the last step of that call.
         loss: that step's loss value.
         weights_finite: whether the weights after that step were finite (``False``: the update
             overflowed although the loss was finite).
@@ -285,8 +292,8 @@ class DivergenceGuard(TrainerCallback):
 
     def _reset(self) -> None:
         self.stopped, self.epoch, self.step, self.loss, self.reason = False, None, None, None, None
-        self.weights_finite = None
-        self._seen, self._epoch, self._snapshot = 0, 0, None
+        self.last_step, self.weights_finite = None, None
+        self._seen, self._epoch, self._snapshot, self._steps_before = 0, 0, None, 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()
@@ -303,19 +310,26 @@ class DivergenceGuard(TrainerCallback):
         self.model.set_weights(last_good_weights)
         self._stop(epoch, step, loss, weights_finite)
 
-    def _stop(self, epoch: int, step: int, loss: float, weights_finite: bool) -> None:
+    def _stop(
+        self, epoch: int, step: int, loss: float, weights_finite: bool, steps: int = 1
+    ) -> None:
         self.stopped, self.epoch, self.step, self.loss = True, epoch, step, loss
-        self.weights_finite = weights_finite
+        self.last_step, self.weights_finite = step + steps - 1, weights_finite
         self.model.stop_training = True
-        if not weights_finite and math.isfinite(loss):
-            what = (
-                f"the update at step {step} (epoch {epoch}) made the weights NaN/inf, although "
-                f"its loss was {loss:.4g}"
+        if steps > 1:  # fit(steps_per_execution=k): the hooks saw only the end of the call
+            where, before = (
+                f"in steps {step}-{self.last_step} (epoch {epoch}; one call of fit ran {steps} "
+                "steps, steps_per_execution, so the guard cannot tell which)",
+                "that call",
             )
         else:
-            what = f"the loss became {loss} at step {step} (epoch {epoch})"
+            where, before = f"at step {step} (epoch {epoch})", "that step"
+        if not weights_finite and math.isfinite(loss):
+            what = f"the update {where} made the weights NaN/inf, although its loss was {loss:.4g}"
+        else:
+            what = f"the loss became {loss} {where}"
         self.reason = (
-            f"Training diverged: {what}; restored the weights from before that step and stopped. "
+            f"Training diverged: {what}; restored the weights from before {before} and stopped. "
             "Try a smaller learning rate (and check the inputs for NaN/inf)."
         )
         warnings.warn(self.reason, RuntimeWarning, stacklevel=2)
@@ -331,6 +345,12 @@ class DivergenceGuard(TrainerCallback):
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self._snapshot is None:
             self._snapshot = self.model.get_weights()
+        self._steps_before = self._optimizer_steps()
+
+    def _optimizer_steps(self) -> int:
+        """The optimizer's step count: one call of fit may run several (steps_per_execution)."""
+        optimizer = getattr(self.model, "optimizer", None)
+        return 0 if optimizer is None else int(optimizer.iterations)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         # One copy per batch: the weights after a good step are the snapshot for the next one.
@@ -342,9 +362,11 @@ class DivergenceGuard(TrainerCallback):
         loss = None if loss is None else float(np.asarray(loss, dtype=float))
         weights = self.model.get_weights()
         weights_finite = all(np.all(np.isfinite(w)) for w in weights if w.dtype.kind == "f")
+        steps = max(1, self._optimizer_steps() - self._steps_before)
         if (loss is not None and not math.isfinite(loss)) or not weights_finite:
             self.model.set_weights(self._snapshot)
-            self._stop(self._epoch, self._seen, math.nan if loss is None else loss, weights_finite)
+            loss = math.nan if loss is None else loss
+            self._stop(self._epoch, self._seen, loss, weights_finite, steps)
         else:
             self._snapshot = weights
-        self._seen += 1
+        self._seen += steps

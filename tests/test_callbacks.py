@@ -146,6 +146,42 @@ def test_divergence_guard_stops_at_first_nonfinite_loss_with_last_finite_weights
         np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
+def test_divergence_guard_under_steps_per_execution_names_the_call_and_restores_its_start():
+    # fit(steps_per_execution=3) calls the batch hooks once per 3 steps: the guard cannot see the
+    # step that went wrong, only the call; it must say so and put back the weights from before it.
+    x, y = _regression_data()
+
+    def guarded(steps_per_execution):
+        model = _linear()
+        model.compile(keras.optimizers.SGD(3.0), "mse", steps_per_execution=steps_per_execution)
+        guard = callbacks.DivergenceGuard()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(x, y, batch_size=4, epochs=20, verbose=0, callbacks=[guard], shuffle=False)
+        return model, guard, [str(w.message) for w in caught if w.category is RuntimeWarning]
+
+    _, exact, _ = guarded(1)
+    s = exact.step  # 8 steps per epoch; calls of 3, 3 and 2 steps
+    assert exact.stopped and exact.last_step == s and s > 8
+    first = 8 * (s // 8) + 3 * ((s % 8) // 3)
+    last = min(first + 2, 8 * (s // 8) + 7)
+    model, guard, messages = guarded(3)
+    assert guard.stopped and (guard.step, guard.last_step) == (first, last)
+    assert guard.epoch == s // 8
+    assert messages == [guard.reason] and (
+        f"in steps {first}-{last} (epoch {s // 8}; one call of fit ran {last - first + 1} steps"
+        in guard.reason
+    ), guard.reason
+    # the weights after exactly `first` steps: the same batches, in the same order
+    reference = _linear()
+    reference.compile(keras.optimizers.SGD(3.0), "mse")
+    stream = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+    reference.fit(stream, steps_per_epoch=first, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
 def test_no_guard_no_stop():
     x, y = _regression_data()
     trainer = Trainer(_linear(), "mse", keras.optimizers.SGD(1e3))
