@@ -5,12 +5,14 @@
 Five workloads: the digits MLP (64-256-10, batch 32, real data), a 784-512-512-10 MLP (batch 256),
 a compute-bound 784-2048-2048-10 MLP (batch 512), a small CNN on 28x28 images (batch 128) and a
 GRU over 28 steps of 28 features (batch 128); all but the first on generated data, since only the
-shapes matter for speed. Each workload runs four loops from the same seeded weights: Trainer and
-``fit``, each with ``jit_compile`` False and True, on the same shuffled ``tf.data`` pipeline, with
-the same optimizer (Adam 1e-3), loss and metric. One untimed epoch compiles each loop; then the four
-are timed in turn ``--repeats`` times (interleaved, so that background load hits them alike), and
-each reports the median samples per second with its min-max spread. Ratio = median Trainer /
-median fit at the same ``jit_compile`` (> 1: the Trainer is faster).
+shapes matter for speed. Each workload runs six loops from the same seeded weights: Trainer,
+``fit`` (one step per call of its compiled function, Keras's default) and ``fit`` with
+``compile(steps_per_execution=<batches per epoch>)`` (one call per epoch, as the Trainer), each
+with ``jit_compile`` False and True, on the same shuffled ``tf.data`` pipeline, with the same
+optimizer (Adam 1e-3), loss and metric. One untimed epoch compiles each loop; then the six are
+timed in turn ``--repeats`` times (interleaved, so that background load hits them alike), and each
+reports the median samples per second with its min-max spread. Ratio = median Trainer / median fit
+at the same ``jit_compile`` (> 1: the Trainer is faster), for each of the two ``fit`` loops.
 
 For the MLPs the script also counts the matmul FLOPs of one training step (forward 2*m*n per layer
 and sample, backward 2*m*n for the weight gradient and 2*m*n for the input gradient, except for the
@@ -39,7 +41,15 @@ import tensorflow as tf  # noqa: E402
 from nnlib import data, models  # noqa: E402
 from nnlib.training import Trainer  # noqa: E402
 
-LOOPS = [("Trainer", False), ("fit", False), ("Trainer", True), ("fit", True)]
+# (loop, jit_compile); "fit, k = epoch": compile(steps_per_execution=<batches per epoch>)
+LOOPS = [
+    ("Trainer", False),
+    ("fit", False),
+    ("Trainer", True),
+    ("fit", True),
+    ("fit, k = epoch", False),
+    ("fit, k = epoch", True),
+]
 
 
 def _mlp_flops(sizes):
@@ -131,8 +141,10 @@ def step_matmul_flops(sizes, batch: int, repeats: int = 10) -> float:
 
 
 def _loops(build, ds):
-    """The four training loops of LOOPS, each started from the same seeded weights."""
+    """The training loops of LOOPS, each started from the same seeded weights."""
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    batches_per_epoch = int(ds.cardinality())
+    assert batches_per_epoch > 0, "the benchmark's datasets are finite"
     runs = []
     for kind, jit in LOOPS:
         # Seeds only: nnlib.repro.seed_everything also turns on op determinism, with which Keras
@@ -145,7 +157,13 @@ def _loops(build, ds):
             )
             runs.append(lambda epochs, t=trainer: t.fit(ds, epochs=epochs))
         else:
-            model.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"], jit_compile=jit)
+            model.compile(
+                keras.optimizers.Adam(1e-3),
+                loss,
+                metrics=["accuracy"],
+                jit_compile=jit,
+                steps_per_execution=batches_per_epoch if kind.endswith("epoch") else 1,
+            )
             runs.append(lambda epochs, m=model: m.fit(ds, epochs=epochs, shuffle=False, verbose=0))
     return runs
 
@@ -204,6 +222,11 @@ def markdown(peak: float, rows: list[dict], repeats: int) -> str:
         lines.append(f"| | | fit | {_cell(s[1])} | {_cell(s[3])} |")
         ratios = _ratios([row])[row["name"]]
         lines.append(f"| | | **Trainer / fit** | **{ratios[0]:.2f}** | **{ratios[1]:.2f}** |")
+        lines.append(f"| | | fit, steps_per_execution = epoch | {_cell(s[4])} | {_cell(s[5])} |")
+        ratios = _ratios([row], fit=(4, 5))[row["name"]]
+        lines.append(
+            f"| | | **Trainer / fit, one call per epoch** | **{ratios[0]:.2f}** | **{ratios[1]:.2f}** |"
+        )
         if row["flops"] is not None:
             rates = [statistics.median(s[i]) * row["flops"] for i in (0, 2)]
             cells = [f"{r / 1e9:,.1f} GFLOP/s = {r / peak:.0%}" for r in rates]
@@ -216,12 +239,14 @@ def markdown(peak: float, rows: list[dict], repeats: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ratios(rows: list[dict]) -> dict[str, list[float]]:
-    """Trainer / fit, median over median, per workload: [XLA off, XLA on]."""
+def _ratios(rows: list[dict], fit: tuple[int, int] = (1, 3)) -> dict[str, list[float]]:
+    """Trainer / fit, median over median, per workload: [XLA off, XLA on]; ``fit`` holds the
+    indices in LOOPS of that fit loop without and with XLA ((1, 3): one step per call, (4, 5):
+    one call per epoch). The Trainer's are 0 and 2."""
     return {
         row["name"]: [
-            round(statistics.median(row["speeds"][i]) / statistics.median(row["speeds"][i + 1]), 2)
-            for i in (0, 2)
+            round(statistics.median(row["speeds"][t]) / statistics.median(row["speeds"][f]), 2)
+            for t, f in zip((0, 2), fit)
         ]
         for row in rows
     }
@@ -234,26 +259,35 @@ def record(history_path: str, rows: list[dict], repeats: int, last: int = 3) -> 
         with open(history_path) as f:
             history = json.load(f)
     history.append(
-        {"date": time.strftime("%Y-%m-%d %H:%M"), "repeats": repeats, "ratios": _ratios(rows)}
+        {
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "repeats": repeats,
+            "ratios": _ratios(rows),
+            "ratios_one_call_per_epoch": _ratios(rows, fit=(4, 5)),
+        }
     )
     with open(history_path, "w") as f:
         json.dump(history, f, indent=1)
         f.write("\n")
-    return ratios_table(history[-last:])
+    tables = [ratios_table(history[-last:])]
+    with_epoch_calls = [run for run in history if "ratios_one_call_per_epoch" in run][-last:]
+    tables.append(
+        "Trainer / `fit` with `steps_per_execution` = the batches of an epoch:\n\n"
+        + ratios_table(with_epoch_calls, key="ratios_one_call_per_epoch")
+    )
+    return "\n".join(tables)
 
 
-def ratios_table(runs: list[dict]) -> str:
+def ratios_table(runs: list[dict], key: str = "ratios") -> str:
     """Markdown: one column of Trainer / fit ratios per run, one row per workload and XLA setting."""
     heads = [f"{run['date']} ({run['repeats']} timings)" for run in runs]
     lines = [
         "| workload | XLA | " + " | ".join(heads) + " |",
         "|---|---|" + "--:|" * len(runs),
     ]
-    for name in runs[-1]["ratios"]:
+    for name in runs[-1][key]:
         for i, xla in enumerate(("off", "on")):
-            cells = [
-                f"{run['ratios'][name][i]:.2f}" if name in run["ratios"] else "" for run in runs
-            ]
+            cells = [f"{run[key][name][i]:.2f}" if name in run[key] else "" for run in runs]
             lines.append(f"| {name if i == 0 else ''} | {xla} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
