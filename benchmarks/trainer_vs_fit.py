@@ -215,20 +215,27 @@ def markdown(peak: float, rows: list[dict], repeats: int) -> str:
         "|---|--:|---|--:|--:|",
     ]
     for row in rows:
-        s = row["speeds"]
-        lines.append(
-            f"| {row['name']} | {row['batch']} | Trainer | {_cell(s[0])} | {_cell(s[2])} |"
-        )
-        lines.append(f"| | | fit | {_cell(s[1])} | {_cell(s[3])} |")
-        ratios = _ratios([row])[row["name"]]
-        lines.append(f"| | | **Trainer / fit** | **{ratios[0]:.2f}** | **{ratios[1]:.2f}** |")
-        lines.append(f"| | | fit, steps_per_execution = epoch | {_cell(s[4])} | {_cell(s[5])} |")
-        ratios = _ratios([row], fit=(4, 5))[row["name"]]
-        lines.append(
-            f"| | | **Trainer / fit, one call per epoch** | **{ratios[0]:.2f}** | **{ratios[1]:.2f}** |"
-        )
+        first = f"| {row['name']} | {row['batch']} |"
+        for loop, label, ratio in (
+            ("Trainer", "Trainer", None),
+            ("fit", "fit", "Trainer / fit"),
+            (
+                "fit, k = epoch",
+                "fit, steps_per_execution = epoch",
+                "Trainer / fit, one call per epoch",
+            ),
+        ):
+            off, on = (_cell(_speeds(row, loop, jit)) for jit in (False, True))
+            lines.append(f"{first} {label} | {off} | {on} |")
+            first = "| | |"
+            if ratio:
+                r = _ratios([row], fit=loop)[row["name"]]
+                lines.append(f"| | | **{ratio}** | **{r[0]:.2f}** | **{r[1]:.2f}** |")
         if row["flops"] is not None:
-            rates = [statistics.median(s[i]) * row["flops"] for i in (0, 2)]
+            rates = [
+                statistics.median(_speeds(row, "Trainer", jit)) * row["flops"]
+                for jit in (False, True)
+            ]
             cells = [f"{r / 1e9:,.1f} GFLOP/s = {r / peak:.0%}" for r in rates]
             lines.append(f"| | | Trainer, of 2048³ matmul FLOP/s | {cells[0]} | {cells[1]} |")
             roof = row["roof"]
@@ -239,14 +246,18 @@ def markdown(peak: float, rows: list[dict], repeats: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ratios(rows: list[dict], fit: tuple[int, int] = (1, 3)) -> dict[str, list[float]]:
-    """Trainer / fit, median over median, per workload: [XLA off, XLA on]; ``fit`` holds the
-    indices in LOOPS of that fit loop without and with XLA ((1, 3): one step per call, (4, 5):
-    one call per epoch). The Trainer's are 0 and 2."""
+def _speeds(row: dict, loop: str, jit: bool) -> list[float]:
+    """A workload's sorted samples/s of one loop of LOOPS."""
+    return row["speeds"][LOOPS.index((loop, jit))]
+
+
+def _ratios(rows: list[dict], fit: str = "fit") -> dict[str, list[float]]:
+    """Trainer / the ``fit`` loop of LOOPS, median over median, per workload: [XLA off, XLA on]."""
+    median = statistics.median
     return {
         row["name"]: [
-            round(statistics.median(row["speeds"][t]) / statistics.median(row["speeds"][f]), 2)
-            for t, f in zip((0, 2), fit)
+            round(median(_speeds(row, "Trainer", jit)) / median(_speeds(row, fit, jit)), 2)
+            for jit in (False, True)
         ]
         for row in rows
     }
@@ -263,7 +274,7 @@ def record(history_path: str, rows: list[dict], repeats: int, last: int = 3) -> 
             "date": time.strftime("%Y-%m-%d %H:%M"),
             "repeats": repeats,
             "ratios": _ratios(rows),
-            "ratios_one_call_per_epoch": _ratios(rows, fit=(4, 5)),
+            "ratios_one_call_per_epoch": _ratios(rows, fit="fit, k = epoch"),
         }
     )
     with open(history_path, "w") as f:
