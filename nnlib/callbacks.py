@@ -275,8 +275,10 @@ class DivergenceGuard(TrainerCallback):
 
     Attributes:
         stopped: whether training diverged.
-        epoch, step: 0-based epoch and global optimizer step of the step that went wrong; under
-            ``fit(steps_per_execution=k)``, the first step of the call in which it went wrong.
+        epoch, step: 0-based epoch and global step (batches since training began, the steps
+            a mixed-precision ``LossScaleOptimizer`` skipped included) of the step that went
+            wrong; under ``fit(steps_per_execution=k)``, the first step of the call in which it
+            went wrong.
         last_step: ``step``, or the last step of that call.
         loss: that step's loss value.
         weights_finite: whether the weights after that step were finite (``False``: the update
@@ -294,6 +296,7 @@ class DivergenceGuard(TrainerCallback):
         self.stopped, self.epoch, self.step, self.loss, self.reason = False, None, None, None, None
         self.last_step, self.weights_finite = None, None
         self._seen, self._epoch, self._snapshot, self._steps_before = 0, 0, None, 0
+        self._first_batch = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()
@@ -345,12 +348,28 @@ class DivergenceGuard(TrainerCallback):
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self._snapshot is None:
             self._snapshot = self.model.get_weights()
-        self._steps_before = self._optimizer_steps()
+        self._steps_before, self._first_batch = self._optimizer_steps(), batch
 
     def _optimizer_steps(self) -> int:
         """The optimizer's step count: one call of fit may run several (steps_per_execution)."""
         optimizer = getattr(self.model, "optimizer", None)
         return 0 if optimizer is None else int(optimizer.iterations)
+
+    def _steps_in_call(self, last_batch: int) -> int:
+        """How many steps (batches) the call of fit that just ended ran.
+
+        The optimizer's count says it exactly, unless it is a ``LossScaleOptimizer``: that one skips
+        the update of a step whose float16 gradients overflowed, without counting it. Then Keras's
+        batch indices say it (first to last, clipped to the epoch's length: an epoch's last call
+        may run fewer than ``steps_per_execution``); with data of unknown length they can't, and
+        the guard counts the updates that were applied."""
+        applied = self._optimizer_steps() - self._steps_before
+        per_epoch = (self.params or {}).get("steps")
+        optimizer = getattr(self.model, "optimizer", None)
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) and per_epoch:
+            # applied: with steps_per_epoch over a repeated stream the last call runs all k steps
+            return max(1, applied, min(last_batch, per_epoch - 1) - self._first_batch + 1)
+        return max(1, applied)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         # One copy per batch: the weights after a good step are the snapshot for the next one.
@@ -362,7 +381,7 @@ class DivergenceGuard(TrainerCallback):
         loss = None if loss is None else float(np.asarray(loss, dtype=float))
         weights = self.model.get_weights()
         weights_finite = all(np.all(np.isfinite(w)) for w in weights if w.dtype.kind == "f")
-        steps = max(1, self._optimizer_steps() - self._steps_before)
+        steps = self._steps_in_call(batch)
         if (loss is not None and not math.isfinite(loss)) or not weights_finite:
             self.model.set_weights(self._snapshot)
             loss = math.nan if loss is None else loss

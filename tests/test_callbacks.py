@@ -182,6 +182,43 @@ def test_divergence_guard_under_steps_per_execution_names_the_call_and_restores_
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
+def test_divergence_guard_counts_the_steps_a_loss_scale_optimizer_skipped():
+    # Mixed float16: LossScaleOptimizer skips (and does not count) a step whose scaled gradients
+    # overflow, here about 25 of the first 33. The guard's steps are batches, under
+    # fit(steps_per_execution=3) too, where it cannot count them one by one.
+    x, y = _regression_data()
+
+    def guarded(steps_per_execution):
+        model = keras.Sequential(
+            [
+                keras.Input((3,)),
+                keras.layers.Dense(
+                    1, dtype="mixed_float16", kernel_initializer=keras.initializers.Constant(0.0)
+                ),
+            ]
+        )
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.SGD(3.0), initial_scale=2.0**24
+        )
+        model.compile(optimizer, "mse", steps_per_execution=steps_per_execution)
+        guard = callbacks.DivergenceGuard()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model.fit(x, y, batch_size=4, epochs=20, verbose=0, callbacks=[guard], shuffle=False)
+        return guard, int(optimizer.iterations)
+
+    exact, applied = guarded(1)
+    s = exact.step  # 8 steps per epoch; calls of 3, 3 and 2 steps
+    assert exact.stopped and s > 8 and applied < s - 8, (s, applied)  # steps were skipped
+    first = 8 * (s // 8) + 3 * ((s % 8) // 3)
+    guard, _ = guarded(3)
+    assert (guard.epoch, guard.step, guard.last_step) == (
+        s // 8,
+        first,
+        min(first + 2, 8 * (s // 8) + 7),
+    )
+
+
 def test_no_guard_no_stop():
     x, y = _regression_data()
     trainer = Trainer(_linear(), "mse", keras.optimizers.SGD(1e3))
