@@ -1,6 +1,6 @@
 """Throughput of nnlib's Trainer.fit vs keras.Model.fit, each with and without XLA (jit_compile).
 
-    python benchmarks/trainer_vs_fit.py [--repeats 5] [--markdown benchmarks/results.md]
+    python benchmarks/trainer_vs_fit.py [--repeats 9] [--markdown benchmarks/results.md]
 
 Five workloads: the digits MLP (64-256-10, batch 32, real data), a 784-512-512-10 MLP (batch 256),
 a compute-bound 784-2048-2048-10 MLP (batch 512), a small CNN on 28x28 images (batch 128) and a
@@ -148,7 +148,7 @@ def _loops(build, ds):
     runs = []
     for kind, jit in LOOPS:
         # Seeds only: nnlib.repro.seed_everything also turns on op determinism, with which Keras
-        # silently refuses jit_compile=True (chapter 4.11), and a benchmark wants the production setting.
+        # falls back to jit_compile=False (chapter 4.11), and a benchmark wants the production setting.
         keras.utils.set_random_seed(0)
         model = build()
         if kind == "Trainer":
