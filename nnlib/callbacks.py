@@ -253,14 +253,16 @@ class ResumableCheckpoint(TrainerCallback):
 class DivergenceGuard(TrainerCallback):
     r"""Stop at the first step that goes wrong and put back the last finite weights.
 
-    With a too-large learning rate the loss grows, overflows to ``inf`` and the next update turns
-    every weight into ``NaN``; a single huge step (or a NaN in an input batch) can also make the
+    With a too-large learning rate the loss grows and overflows to ``inf``, and some updates later the
+    weights overflow to ``inf``/``NaN`` too; a single huge step (or a NaN in an input batch) can also make the
     weights non-finite while the loss of that step was still finite. Step :math:`s` goes wrong
     when its loss :math:`\mathcal L(\theta_s)` is NaN or :math:`\pm\infty`, **or** when its update
     leaves weights :math:`\theta_{s+1}` that are not all finite. At the first such step the guard
     restores :math:`\theta_s` — the weights before that step, which are all finite (the step
     before did not go wrong, and training must start from finite weights) — stops training,
-    records where and why, and emits a ``RuntimeWarning``. This holds for any number of steps,
+    records where and why, and emits a ``RuntimeWarning``. Finite is not good: when the loss
+    overflowed, :math:`\theta_s` is already far off; the guard saves the rest of the run and says
+    why, and the remedy is a restart with a smaller learning rate. This holds for any number of steps,
     a one-step run included.
 
     With the Trainer the checks run inside the compiled epoch (no per-step Python; the weights
