@@ -178,7 +178,7 @@ def severe_console_entries(driver) -> list[str]:
 AXE = HTML.parent / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_JS = """
 const done = arguments[arguments.length - 1];
-// color-contrast skips the syntax-highlighting spans (about 87,000 in the book, half of axe's time):
+// color-contrast skips the syntax-highlighting spans (about 86,000 in the book, half of axe's time):
 // CODE_CONTRAST_JS checks each of them, in the light and the dark theme.
 axe.configure({rules: [{id: 'color-contrast', selector: '*:not(.highlight span)'}]});
 // resultTypes: only the violations are read, and axe then skips detailing the passing nodes (faster)

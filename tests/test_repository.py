@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,22 @@ def test_contributor_guide_points_to_the_appendix_chapter():
         "chapters/07_appendix/contributing.md" in text
         and (ROOT / "chapters/07_appendix/contributing.md").exists()
     )
+
+
+def test_binder_installs_the_pinned_requirements_and_nnlib_on_python_3_11():
+    # repo2docker reads only .binder/ when it exists: the pinned requirements.txt (chained, so the pins
+    # live in one file), Python 3.11 (the version CI and the bootstrap use), and nnlib installed as
+    # scripts/bootstrap.sh installs it (postBuild runs from the repository root).
+    binder = ROOT / ".binder"
+    lines = (binder / "requirements.txt").read_text(encoding="utf-8").split()
+    assert lines == ["-r", "../requirements.txt"] and (binder / "../requirements.txt").is_file()
+    assert (binder / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.11"
+    post_build = binder / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    subprocess.run(["bash", "-n", str(post_build)], check=True, timeout=30)
+    install = re.compile(r"-m pip install (--quiet )?--no-deps -e \.\n")
+    assert install.search(post_build.read_text(encoding="utf-8"))
+    assert install.search((ROOT / "scripts" / "bootstrap.sh").read_text(encoding="utf-8"))
 
 
 def test_tensorflow_is_an_extra_not_a_dependency():
