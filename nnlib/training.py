@@ -91,7 +91,8 @@ LOSS_KINDS: dict[Any, str] = {
     keras.losses.binary_focal_crossentropy: "binary",
 }
 
-_ACCURACY = {  # the metric that "accuracy" means for each loss kind, as in Model.compile
+_ACCURACY = {  # the metric that "accuracy" means for each loss kind (Model.compile chooses from the
+    # shapes instead, and its BinaryAccuracy always uses threshold 0.5)
     "sparse": lambda from_logits: keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
     "categorical": lambda from_logits: keras.metrics.CategoricalAccuracy(name="accuracy"),
     # a logit > 0 is a probability > 0.5

@@ -280,9 +280,15 @@ def crawl(browser, site):
     )
     axe_source = AXE.read_text(encoding="utf-8")
     browser.get_log("browser")  # the blank start page's lines, if any; the first book page counts
-    reports = {}
+    reports, redirects = {}, {}
     start = time.perf_counter()
     for page in html_pages():
+        refresh = REFRESH.search((HTML / page).read_text(encoding="utf-8")[:2000])
+        if (
+            refresh
+        ):  # a redirect stub (the landing page): check where it lands; the target is crawled
+            redirects[page] = _follow_redirect(browser, site.base + page, refresh.group(1))
+            continue
         browser.get(site.base + page)
         report = browser.execute_async_script(COLLECT_JS)
         report["console"] = severe_console_entries(browser)
@@ -319,7 +325,27 @@ def crawl(browser, site):
         ),
         encoding="utf-8",
     )
-    return {"pages": reports, "seconds": reports_time, "base": site.base}
+    return {"pages": reports, "redirects": redirects, "seconds": reports_time, "base": site.base}
+
+
+# A page that only redirects (index.html to intro.html). Running the crawl's script on it would race the
+# redirect (the page can unload mid-script), so the crawl follows it and records where it landed instead.
+REFRESH = re.compile(r'<meta\s+http-equiv="refresh"\s+content="0;\s*url=([^"]+)"', re.IGNORECASE)
+
+
+def _follow_redirect(browser, url: str, target: str, timeout: float = 15.0) -> str:
+    """Open a redirect stub and wait until the browser has loaded its target; return the landing URL."""
+    expected = urllib.parse.urljoin(url, target)
+    browser.get(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (
+            browser.current_url == expected
+            and browser.execute_script("return document.readyState") == "complete"
+        ):
+            return browser.current_url
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not redirect to {expected} (at {browser.current_url})")
 
 
 def failures(crawl, describe) -> dict[str, object]:
@@ -332,6 +358,7 @@ def failures(crawl, describe) -> dict[str, object]:
 
 
 def test_pages_were_discovered(crawl):
+    assert crawl["redirects"] == {"index.html": crawl["base"] + "intro.html"}, crawl["redirects"]
     pages = crawl["pages"]
     assert "intro.html" in pages and "search.html" in pages
     # every notebook/markdown page of the book became an HTML page that the crawl visited
