@@ -284,9 +284,8 @@ def crawl(browser, site):
     start = time.perf_counter()
     for page in html_pages():
         refresh = REFRESH.search((HTML / page).read_text(encoding="utf-8")[:2000])
-        if (
-            refresh
-        ):  # a redirect stub (the landing page): check where it lands; the target is crawled
+        # a redirect stub (the landing page): check where it lands; the target is crawled itself
+        if refresh:
             redirects[page] = _follow_redirect(browser, site.base + page, refresh.group(1))
             continue
         browser.get(site.base + page)
