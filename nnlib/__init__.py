@@ -6,7 +6,8 @@ Two layers (see the book's introduction):
   ``optimizers``, ``schedules``, ``gradcheck``, ``numpy_net``, ``conv``, ``rnn``, ``attention``,
   ``autodiff``;
 * the **training layer** (TensorFlow/Keras 3): ``repro``, ``data``, ``models``, ``training``,
-  ``callbacks``, ``augment``, ``plots``, ``deploy`` (the LiteRT interpreter), and ``distribute``
+  ``callbacks``, ``augment``, ``plots``, ``deploy`` (the LiteRT interpreter), ``flops`` (TensorFlow's
+  FLOP count of a traced function), and ``distribute``
   (which itself imports no TensorFlow: it starts worker processes) with the worker programs in
   ``examples``.
 
