@@ -98,8 +98,8 @@ def import_tensorflow():
     return tf
 
 
-def seed_everything(seed: int = 0, *, figures: bool = True) -> int:
-    """Seed Python, NumPy and TensorFlow, and turn on TensorFlow's op determinism.
+def seed_everything(seed: int = 0, *, figures: bool = True, tf32: bool = False) -> int:
+    """Seed Python, NumPy and TensorFlow, turn on TensorFlow's op determinism, and keep float32 exact.
 
     After this call, re-running the same cells gives bit-identical results on the same machine:
     ``random``, ``np.random`` (the legacy global generator), ``tf.random`` and Keras initializers and
@@ -107,9 +107,18 @@ def seed_everything(seed: int = 0, *, figures: bool = True) -> int:
     every chapter: the call applies :func:`nnlib.plots.use_book_style` (colour-blind-safe colours,
     text readable at the book's column width).
 
+    On other machines the results differ only by float32 rounding: the call also turns off
+    TensorFloat-32 (TF32), which TensorFlow otherwise uses by default for float32 matrix products
+    and convolutions on NVIDIA GPUs from the Ampere generation on. TF32 rounds their inputs to 10
+    mantissa bits (about 3 decimal digits, against float32's 7), so a GPU would print other digits
+    than the book's CPU run after a few training steps. On a CPU, and on older GPUs, the setting has
+    no effect.
+
     Args:
         seed: an integer in ``[0, 2**32 - 1]`` (NumPy's seed range).
         figures: apply the book's figure style (``False`` leaves matplotlib's settings alone).
+        tf32: allow TF32 (``tf.config.experimental.enable_tensor_float_32_execution``): faster
+            float32 matrix products on such GPUs, at TF32's precision.
 
     Returns:
         The seed, so a cell can print it.
@@ -120,6 +129,7 @@ def seed_everything(seed: int = 0, *, figures: bool = True) -> int:
     """
     seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
     figures = check_bool("figures", figures)
+    tf32 = check_bool("tf32", tf32)
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this process's hash seed is fixed
     random.seed(seed)
     np.random.seed(seed)
@@ -128,6 +138,7 @@ def seed_everything(seed: int = 0, *, figures: bool = True) -> int:
 
     keras.utils.set_random_seed(seed)  # Python, NumPy and TF seeds, plus Keras's own generator
     tf.config.experimental.enable_op_determinism()
+    tf.config.experimental.enable_tensor_float_32_execution(tf32)
     if figures:
         from nnlib.plots import use_book_style
 
@@ -163,7 +174,8 @@ def environment_report() -> EnvironmentReport:
     Returns:
         An :class:`EnvironmentReport` (a ``dict`` of strings) with keys ``python``, ``platform``,
         ``cpu``, ``cpu_count``, ``numpy``, ``tensorflow``, ``keras``, ``keras_backend``,
-        ``devices`` and ``op_determinism``.
+        ``devices``, ``op_determinism`` and ``tensor_float_32`` (TF32 allowed for float32 products on
+        NVIDIA GPUs; :func:`seed_everything` turns it off).
     """
     tf = import_tensorflow()
     import keras
@@ -186,4 +198,5 @@ def environment_report() -> EnvironmentReport:
         keras_backend=keras.backend.backend(),
         devices=", ".join(devices),
         op_determinism=str(determinism),
+        tensor_float_32=str(tf.config.experimental.tensor_float_32_execution_enabled()),
     )

@@ -115,3 +115,50 @@ def test_native_stderr_filtered_docstring_example():
 
     failures, tried = doctest.testmod(repro, extraglobs={"os": os})
     assert tried >= 1 and failures == 0
+
+
+@pytest.fixture
+def tf32_restored():
+    from nnlib.repro import import_tensorflow
+
+    tf = import_tensorflow()
+    before = tf.config.experimental.tensor_float_32_execution_enabled()
+    yield tf
+    tf.config.experimental.enable_tensor_float_32_execution(before)
+
+
+def test_seed_everything_turns_tf32_off_unless_asked(tf32_restored):
+    from nnlib.repro import environment_report, seed_everything
+
+    tf = tf32_restored
+    tf.config.experimental.enable_tensor_float_32_execution(True)  # TensorFlow's default
+    seed_everything(0, figures=False)
+    assert not tf.config.experimental.tensor_float_32_execution_enabled()
+    assert environment_report()["tensor_float_32"] == "False"
+    seed_everything(0, figures=False, tf32=True)
+    assert tf.config.experimental.tensor_float_32_execution_enabled()
+    assert environment_report()["tensor_float_32"] == "True"
+    with pytest.raises(TypeError, match=r"`tf32` must be a bool\. Received: tf32='yes'"):
+        seed_everything(0, figures=False, tf32="yes")
+
+
+def test_tf32_rounds_float32_products_only_on_an_ampere_or_newer_gpu(tf32_restored):
+    # 1024 products 1.0001 * 1 summed: float32 keeps the 0.0001 (sum ~1024.1); TF32's 10-bit
+    # mantissa rounds 1.0001 to 1 before multiplying (sum exactly 1024). On a CPU, or a GPU older
+    # than Ampere, the flag changes nothing: the case seed_everything's docstring states.
+    tf = tf32_restored
+    x, y = tf.fill((1024, 1024), 1.0001), tf.ones((1024, 1024))
+    first = {}
+    for allowed in (True, False):
+        tf.config.experimental.enable_tensor_float_32_execution(allowed)
+        first[allowed] = float(tf.linalg.matmul(x, y)[0, 0])
+    assert abs(first[False] - 1024 * 1.0001) < 1e-2, first
+    ampere = [
+        gpu
+        for gpu in tf.config.list_physical_devices("GPU")
+        if tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))[0] >= 8
+    ]
+    if ampere:
+        assert first[True] == 1024.0, first
+    else:
+        assert first[True] == first[False], first

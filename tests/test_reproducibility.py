@@ -91,7 +91,10 @@ def test_render_tables(tmp_path):
         },
     }
     text = repro_page.render(
-        timings, {"cpu": "Test CPU", "op_determinism": "False"}, {"numpy": "9.9"}, root=tmp_path
+        timings,
+        {"cpu": "Test CPU", "op_determinism": "False", "tensor_float_32": "True"},
+        {"numpy": "9.9"},
+        root=tmp_path,
     )
     assert text.startswith("# Reproducibility\n")
     assert "| 1.1 Title X<br>`chapters/a/01_x.ipynb` | 2 | 2.8 | passed | 2026-01-02 |" in text
@@ -101,7 +104,11 @@ def test_render_tables(tmp_path):
     assert "| **total** | 3 | **3.8** | | |" in text
     assert "| `tests/test_y.py` | 4 | 0.5 | passed |" in text
     assert "| numpy | 9.9 |" in text and "| MathJax (npm, bundled into the HTML) | 3.2.2 |" in text
-    assert "| cpu | Test CPU |" in text and "op_determinism" not in text
+    assert (
+        "| cpu | Test CPU |" in text
+        and "op_determinism" not in text
+        and "tensor_float_32" not in text
+    )
     assert "7 tests in 3 files, 3.0 s wall-clock with 2 worker(s), exit status 0" in text
     del timings["last_full_run"]
     assert "No run of the whole suite is recorded yet" in repro_page.render(

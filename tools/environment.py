@@ -63,6 +63,9 @@ ENV_VARS = (
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
     "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_TF32_OVERRIDE",
+    "ONEDNN_DEFAULT_FPMATH_MODE",
+    "DNNL_DEFAULT_FPMATH_MODE",
     "NNLIB_PERTURB",
 )
 
@@ -198,8 +201,9 @@ def likely_causes(mine: dict, reference: dict) -> list[str]:
     causes = []
     if mine.get("gpus") and not reference.get("gpus"):
         causes.append(
-            "a GPU runs the TensorFlow operations here (cuDNN/cuBLAS kernels sum in other orders "
-            f"and may use TF32): {', '.join(mine['gpus'])}"
+            "a GPU runs the TensorFlow operations here (cuDNN/cuBLAS kernels sum in other orders; "
+            "TF32 stays off, nnlib.repro.seed_everything turns it off): "
+            f"{', '.join(mine['gpus'])}"
         )
     elif mine.get("gpus") != reference.get("gpus"):
         causes.append(

@@ -283,8 +283,10 @@ def render(
     if mathjax:
         lines.append(f"| MathJax (npm, bundled into the HTML) | {mathjax} |")
     lines += ["", "## Machine", "", "| | |", "|---|---|"]
-    # op_determinism describes the generating process, not the test run: leave it out.
-    hardware = {k: v for k, v in environment.items() if k != "op_determinism"}
+    # op_determinism and tensor_float_32 describe the generating process (seed_everything sets
+    # both in every notebook), not the test run: leave them out.
+    process = ("op_determinism", "tensor_float_32")
+    hardware = {k: v for k, v in environment.items() if k not in process}
     memory = _memory_gib()
     if memory:
         hardware["memory"] = memory
