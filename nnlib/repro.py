@@ -99,7 +99,7 @@ def import_tensorflow():
 
 
 def seed_everything(seed: int = 0, *, figures: bool = True, tf32: bool = False) -> int:
-    """Seed Python, NumPy and TensorFlow, turn on TensorFlow's op determinism, and keep float32 exact.
+    """Seed Python, NumPy and TensorFlow, turn on op determinism, keep float32 products at full precision.
 
     After this call, re-running the same cells gives bit-identical results on the same machine:
     ``random``, ``np.random`` (the legacy global generator), ``tf.random`` and Keras initializers and
@@ -110,9 +110,9 @@ def seed_everything(seed: int = 0, *, figures: bool = True, tf32: bool = False) 
     On other machines the results differ only by float32 rounding: the call also turns off
     TensorFloat-32 (TF32), which TensorFlow otherwise uses by default for float32 matrix products
     and convolutions on NVIDIA GPUs from the Ampere generation on. TF32 rounds their inputs to 10
-    mantissa bits (about 3 decimal digits, against float32's 7), so a GPU would print other digits
-    than the book's CPU run after a few training steps. On a CPU, and on older GPUs, the setting has
-    no effect.
+    fraction bits (about 3 decimal digits, against float32's 7), so a GPU would print other digits
+    than the book's CPU run after a few training steps. The same switch makes TPUs run these float32
+    operations at full precision instead of bfloat16's. On a CPU, and on older GPUs, it has no effect.
 
     Args:
         seed: an integer in ``[0, 2**32 - 1]`` (NumPy's seed range).

@@ -64,6 +64,7 @@ ENV_VARS = (
     "TF_NUM_INTEROP_THREADS",
     "CUDA_VISIBLE_DEVICES",
     "NVIDIA_TF32_OVERRIDE",
+    "TF_SET_ONEDNN_FPMATH_MODE",
     "ONEDNN_DEFAULT_FPMATH_MODE",
     "DNNL_DEFAULT_FPMATH_MODE",
     "NNLIB_PERTURB",
@@ -202,7 +203,7 @@ def likely_causes(mine: dict, reference: dict) -> list[str]:
     if mine.get("gpus") and not reference.get("gpus"):
         causes.append(
             "a GPU runs the TensorFlow operations here (cuDNN/cuBLAS kernels sum in other orders; "
-            "TF32 stays off, nnlib.repro.seed_everything turns it off): "
+            "TF32 is not the cause: nnlib.repro.seed_everything turns it off): "
             f"{', '.join(mine['gpus'])}"
         )
     elif mine.get("gpus") != reference.get("gpus"):
