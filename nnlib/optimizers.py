@@ -1,7 +1,7 @@
 r"""Gradient-descent optimizers in NumPy, with the update rules of ``keras.optimizers``.
 
 Serves Chapter 3.5, *Momentum and adaptive optimizers* (SGD, Momentum, Nesterov, AdaGrad, RMSprop,
-Adam, AdamW; trajectories on a loss surface), Chapter 3.6, *Learning-rate decay and schedules*,
+Adam, AdamW, Muon; trajectories on a loss surface), Chapter 3.6, *Learning-rate decay and schedules*,
 Chapter 4.7, *The NumPy network vs Keras*, and every chapter that trains :mod:`nnlib.numpy_net`'s
 MLP (3.3, 3.7, 3.8, 5.2 and the FAQ).
 
@@ -45,17 +45,20 @@ from nnlib._validation import (
     _short,
     accepts,
     as_array,
+    as_float_array,
     cast_finite,
     check_bool,
     check_finite,
     check_in_range,
+    check_int,
     check_nonnegative,
     check_number,
     check_positive,
+    check_rank,
     check_real_dtype,
 )
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Muon", "newton_schulz"]
 
 LearningRate = float | Callable[[int], float]
 
@@ -254,10 +257,14 @@ class Optimizer:
             eta_w = cast_finite("learning_rate", np.asarray(eta), w.dtype)[
                 ()
             ]  # Keras rounds it to w's dtype
-            if self.weight_decay is not None:
-                w -= w * w.dtype.type(self.weight_decay) * eta_w  # decoupled decay, before the step
+            decay = self._weight_decay_for(w)
+            if decay is not None:
+                w -= w * w.dtype.type(decay) * eta_w  # decoupled decay, before the step
             self._update(g, w, self.get_state(w), eta_w)
         self.iterations += 1
+
+    def _weight_decay_for(self, w: np.ndarray) -> float | None:
+        return self.weight_decay
 
     def _update(self, g: np.ndarray, w: np.ndarray, state: dict, lr: np.floating) -> None:
         raise TypeError(
@@ -452,14 +459,18 @@ class Adam(Optimizer):
         return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
 
     def _update(self, g, w, state, lr):
-        f = w.dtype.type
-        t = f(self.iterations + 1)
-        beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
-        alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)  # bias correction in the step
-        m, v = state["m"], state["v"]
-        m += (g - m) * f(1 - self.beta_1)  # = beta_1 m + (1 - beta_1) g
-        k = _second_moment(lambda v, g2: v + (g2 - v) * f(1 - self.beta_2), v, g, state)
-        w -= _divide(m * alpha, _root(v, k, f(self.epsilon), inside=False))
+        _adam_step(g, w, state, lr, self.iterations + 1, self.beta_1, self.beta_2, self.epsilon)
+
+
+def _adam_step(g, w, state, lr, t, beta_1, beta_2, epsilon) -> None:
+    """Adam's update of ``w`` in place (Keras's form, :class:`Adam`); ``t`` = iterations + 1."""
+    f = w.dtype.type
+    t = f(t)
+    alpha = lr * np.sqrt(1 - f(beta_2) ** t) / (1 - f(beta_1) ** t)  # bias correction in the step
+    m, v = state["m"], state["v"]
+    m += (g - m) * f(1 - beta_1)  # = beta_1 m + (1 - beta_1) g
+    k = _second_moment(lambda v, g2: v + (g2 - v) * f(1 - beta_2), v, g, state)
+    w -= _divide(m * alpha, _root(v, k, f(epsilon), inside=False))
 
 
 class AdamW(Adam):
@@ -494,3 +505,155 @@ class AdamW(Adam):
         super().__init__(
             learning_rate, beta_1, beta_2, epsilon, weight_decay=weight_decay, **kwargs
         )
+
+
+def newton_schulz(
+    g: np.ndarray,
+    steps: int = 5,
+    coefficients: tuple[float, float, float] = (3.4445, -4.7750, 2.0315),
+) -> np.ndarray:
+    r"""Muon's approximate orthogonalization of a matrix: :math:`U S' V^\top` for :math:`g = U S V^\top`.
+
+    The polar factor :math:`U V^\top` (every singular value replaced by 1) would need an SVD. Instead,
+    scale :math:`X = g / (\lVert g\rVert_F + 10^{-7})`, so that every singular value is at most 1, and
+    apply ``steps`` times the odd quintic :math:`X \leftarrow aX + b(XX^\top)X + c(XX^\top)^2X`, which
+    maps each singular value :math:`\sigma` to :math:`p(\sigma) = a\sigma + b\sigma^3 + c\sigma^5` and
+    leaves the singular vectors alone. Jordan et al.'s coefficients make :math:`p'(0) = a \approx 3.4`
+    large, so small singular values grow fast, but they do not converge to 1: measured
+    (``tests/test_optimizers.py``), singular values from the largest down to 1 % of it come out
+    between 0.68 and 1.2, while a direction :math:`10^4` times weaker than the strongest only reaches
+    about 0.03. A tall matrix is transposed first, so the products are of the smaller side. Keras 3's
+    ``keras.optimizers.Muon`` computes the same.
+
+    Args:
+        g: a 2-D array (all zeros give zeros).
+        steps: the number of iterations, an integer ``>= 1``.
+        coefficients: :math:`(a, b, c)`.
+
+    Returns:
+        An array of ``g``'s shape and dtype.
+
+    Example:
+        >>> s = np.linalg.svd(newton_schulz(np.diag([1.0, 0.01])), compute_uv=False)
+        >>> np.round(s, 2)  # both directions now of the same size (p(1) = a + b + c = 0.7015)
+        array([0.7, 0.7])
+    """
+    g = check_rank("g", as_float_array("g", g), 2, "(a weight matrix's gradient)")
+    steps = check_int("steps", steps, minimum=1)
+    if len(coefficients) != 3:
+        raise ValueError(
+            f"`coefficients` must be three numbers (a, b, c). Received: coefficients={_short(coefficients)}"
+        )
+    f = g.dtype.type
+    a, b, c = (f(check_number(n, v)) for n, v in zip(("a", "b", "c"), coefficients))
+    tall = g.shape[0] > g.shape[1]
+    x = g.T if tall else g
+    x = x / (np.linalg.norm(x) + f(1e-7))
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return x.T if tall else x
+
+
+class Muon(Optimizer):
+    r"""Muon (Jordan et al., 2024): momentum whose step is orthogonalized, for weight matrices.
+
+    For a 2-D parameter (a dense layer's kernel):
+
+    .. math::
+        m \leftarrow \mu m + g, \qquad G = g + \mu m \;\;(\text{Nesterov; else } G = m), \qquad
+        w \leftarrow w - \eta\, s\, \mathrm{NS}_5(G)
+
+    with :math:`\mathrm{NS}_5` = :func:`newton_schulz` (the step's singular values all set to about
+    0.7–1.2, its singular vectors kept) and, following Liu et al. (2025) and Keras,
+    :math:`s = 0.2\sqrt{\max(n_\text{rows}, n_\text{cols})}` (``rms_rate``; ``None`` gives
+    :math:`s = 1`), which gives the step an RMS close to AdamW's, so that AdamW's learning rate and
+    weight decay carry over. Decoupled weight decay as in :class:`Optimizer`.
+
+    Every other parameter — biases and other shapes, and the arrays listed in ``exclude`` (Keras:
+    ``exclude_layers``; put the output layer's kernel there) — gets an AdamW step instead, with
+    ``adam_beta_1``, ``adam_beta_2``, ``epsilon`` and ``adam_weight_decay``, as in Keras's
+    ``keras.optimizers.Muon``, whose defaults these are. Our steps equal Keras's on the same gradients
+    up to float32 rounding of the matrix products (``tests/test_optimizers.py``).
+
+    Args:
+        learning_rate: :math:`\eta > 0`, or a schedule (for both kinds of step).
+        momentum: :math:`\mu \in [0, 1)`.
+        nesterov: use :math:`G = g + \mu m` instead of :math:`m`.
+        ns_steps: Newton–Schulz iterations.
+        rms_rate: the factor 0.2 of :math:`s`, or ``None``.
+        weight_decay: decoupled decay :math:`\lambda \ge 0` of the Muon parameters, or ``None``.
+        exclude: parameter arrays (matched by identity) that get the AdamW step although 2-D.
+        adam_beta_1, adam_beta_2, epsilon, adam_weight_decay: the AdamW step's settings.
+
+    Example:
+        >>> w = np.zeros((2, 2)); Muon(learning_rate=0.1, weight_decay=None).apply_gradients(
+        ...     [(np.diag([4.0, 0.04]), w)])
+        >>> np.round(np.diag(w), 3)  # the same step, 0.1 * 0.2 * sqrt(2) * 0.7, for a 100x smaller gradient
+        array([-0.02, -0.02])
+    """
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        ns_steps: int = 5,
+        rms_rate: float | None = 0.2,
+        weight_decay: float | None = 0.004,
+        exclude: Iterable[np.ndarray] = (),
+        adam_beta_1: float = 0.9,
+        adam_beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        adam_weight_decay: float | None = 0.004,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.momentum = _unit("momentum", momentum)
+        self.nesterov = check_bool("nesterov", nesterov)
+        self.ns_steps = check_int("ns_steps", ns_steps, minimum=1)
+        self.rms_rate = None if rms_rate is None else check_positive("rms_rate", rms_rate)
+        if isinstance(exclude, np.ndarray) or not isinstance(exclude, Iterable):
+            raise TypeError(
+                f"`exclude` must be a list of parameter arrays. Received: exclude={_short(exclude)}"
+            )
+        self.exclude = list(exclude)
+        for e in self.exclude:
+            if not isinstance(e, np.ndarray):
+                raise TypeError(
+                    "`exclude` must be a list of parameter arrays (NumPy arrays). "
+                    f"Received an element {_short(e)}"
+                )
+        self.adam_beta_1 = _unit("adam_beta_1", adam_beta_1)
+        self.adam_beta_2 = _unit("adam_beta_2", adam_beta_2)
+        self.epsilon = check_nonnegative("epsilon", epsilon)
+        self.adam_weight_decay = (
+            None
+            if adam_weight_decay is None
+            else check_nonnegative("adam_weight_decay", adam_weight_decay)
+        )
+
+    def uses_adamw(self, param: np.ndarray) -> bool:
+        """Whether ``param`` gets the AdamW step: not 2-D, or listed in ``exclude``."""
+        return param.ndim != 2 or any(param is e for e in self.exclude)
+
+    def _weight_decay_for(self, w):
+        return self.adam_weight_decay if self.uses_adamw(w) else self.weight_decay
+
+    def _init_state(self, w):
+        if self.uses_adamw(w):
+            return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
+        return {"m": np.zeros_like(w)}
+
+    def _update(self, g, w, state, lr):
+        if self.uses_adamw(w):
+            t = self.iterations + 1
+            _adam_step(g, w, state, lr, t, self.adam_beta_1, self.adam_beta_2, self.epsilon)
+            return
+        f = w.dtype.type
+        mu, m = f(self.momentum), state["m"]
+        m += g + m * (mu - 1)  # = mu m + g, in Keras's arithmetic
+        step = newton_schulz(g + mu * m if self.nesterov else m, self.ns_steps)
+        if self.rms_rate is not None:
+            step = step * f(math.sqrt(max(w.shape))) * f(self.rms_rate)
+        w -= lr * step

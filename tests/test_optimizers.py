@@ -351,3 +351,118 @@ def test_apply_gradients_checks_every_pair_before_changing_any_parameter():
     ):
         O.SGD(0.1).apply_gradients([(np.ones(2), w0), (np.ones(2), w1)])
     np.testing.assert_array_equal(w0, np.ones(2))  # pair 0 was valid, and still untouched
+
+
+# ----------------------------------------------------------------------------- Muon
+
+
+def _matrix_with_singular_values(rng, shape, values):
+    u, _ = np.linalg.qr(rng.normal(size=(shape[0], shape[0])))
+    v, _ = np.linalg.qr(rng.normal(size=(shape[1], shape[1])))
+    k = len(values)
+    return (u[:, :k] * values) @ v[:, :k].T, u[:, :k], v[:, :k]
+
+
+@pytest.mark.parametrize("shape", [(64, 32), (32, 64), (10, 10)])
+def test_newton_schulz_keeps_singular_vectors_and_moves_singular_values_near_1(shape):
+    rng = np.random.default_rng(0)
+    values = np.geomspace(1.0, 1e-2, min(shape))  # condition number 100
+    g, u, v = _matrix_with_singular_values(rng, shape, values)
+    out = O.newton_schulz(g)
+    inner = u.T @ out @ v  # diagonal if the singular vectors are kept
+    assert np.max(np.abs(inner - np.diag(np.diag(inner)))) < 1e-10
+    s = np.diag(inner)
+    assert np.all((s > 0.68) & (s < 1.2)), s  # the band the docstring states
+    # a direction 10^4 times weaker than the strongest is amplified, but stays far below 1
+    weak, *_ = _matrix_with_singular_values(rng, shape, np.geomspace(1.0, 1e-4, min(shape)))
+    s_weak = np.linalg.svd(O.newton_schulz(weak), compute_uv=False)
+    assert 0.01 < s_weak.min() < 0.1
+    assert O.newton_schulz(np.zeros(shape)).shape == shape and not np.any(
+        O.newton_schulz(np.zeros(shape))
+    )
+
+
+def test_newton_schulz_equals_keras_muon():
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(48, 20)).astype(np.float32)
+    theirs = keras.ops.convert_to_numpy(
+        keras.optimizers.Muon().zeropower_via_newtonschulz5(keras.ops.convert_to_tensor(g), 5)
+    )
+    ours = O.newton_schulz(g)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"nesterov": False, "momentum": 0.9},
+        {"rms_rate": None, "weight_decay": None},
+        {"weight_decay": 0.1, "ns_steps": 3},
+    ],
+    ids=["defaults", "no-nesterov", "no-rms-no-decay", "decay-3-steps"],
+)
+def test_muon_trajectory_equals_keras(kw):
+    # 30 steps on an ill-conditioned least-squares problem in a 32x16 weight matrix, float32: our
+    # steps equal Keras's up to float32 rounding of the matrix products (measured: 6e-8 relative).
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(32, 16)).astype(np.float32)
+    target = rng.normal(size=(32, 16)).astype(np.float32)
+    a = (rng.normal(size=(32, 32)) * np.geomspace(1, 0.01, 32)).astype(np.float32)
+
+    def grad(w):
+        return a.T @ (a @ w - target)
+
+    ours, opt = w0.copy(), O.Muon(learning_rate=0.01, **kw)
+    theirs, keras_opt = keras.Variable(w0.copy()), keras.optimizers.Muon(learning_rate=0.01, **kw)
+    moved = 0.0
+    for _ in range(30):
+        opt.apply_gradients([(grad(ours), ours)])
+        keras_opt.apply_gradients([(keras.ops.convert_to_tensor(grad(theirs.numpy())), theirs)])
+        value = theirs.numpy()
+        np.testing.assert_allclose(ours, value, rtol=0, atol=1e-6 * np.max(np.abs(value)))
+        moved = max(moved, float(np.max(np.abs(value - w0))))
+    assert moved > 0.1 and opt.iterations == 30  # the comparison is not of two idle runs
+
+
+def test_muon_gives_biases_and_excluded_kernels_keras_adamw_step():
+    # A hidden kernel (Muon), its bias (1-D: AdamW) and an output kernel excluded by name in Keras
+    # and by identity here (AdamW), 20 steps of the same gradients through both.
+    rng = np.random.default_rng(2)
+    shapes = {"hidden_kernel": (12, 8), "hidden_bias": (8,), "output_kernel": (8, 3)}
+    start = {k: rng.normal(size=v).astype(np.float32) for k, v in shapes.items()}
+    grads = [
+        {k: rng.normal(size=v).astype(np.float32) for k, v in shapes.items()} for _ in range(20)
+    ]
+    ours = {k: v.copy() for k, v in start.items()}
+    opt = O.Muon(learning_rate=0.02, exclude=[ours["output_kernel"]], adam_weight_decay=0.01)
+    assert [opt.uses_adamw(ours[k]) for k in shapes] == [False, True, True]
+    theirs = {k: keras.Variable(v.copy(), name=k) for k, v in start.items()}
+    keras_opt = keras.optimizers.Muon(
+        learning_rate=0.02, exclude_layers=["output"], adam_weight_decay=0.01
+    )
+    for g in grads:
+        opt.apply_gradients([(g[k], ours[k]) for k in shapes])
+        keras_opt.apply_gradients([(keras.ops.convert_to_tensor(g[k]), theirs[k]) for k in shapes])
+    for k in shapes:
+        value = theirs[k].numpy()
+        np.testing.assert_allclose(ours[k], value, rtol=0, atol=1e-6 * np.max(np.abs(value)))
+        assert np.max(np.abs(value - start[k])) > 0.05, k  # every parameter moved
+
+
+def test_muon_bad_input_is_named():
+    with pytest.raises(
+        ValueError, match=r"`ns_steps` must be an integer >= 1\. Received: ns_steps=0"
+    ):
+        O.Muon(ns_steps=0)
+    with pytest.raises(TypeError, match=r"`ns_steps` must be an integer\. Received: ns_steps=2\.5"):
+        O.Muon(ns_steps=2.5)
+    with pytest.raises(ValueError, match=r"`g` must have rank 2"):
+        O.newton_schulz(np.ones(4))
+    with pytest.raises(ValueError, match=r"`rms_rate` must be > 0"):
+        O.Muon(rms_rate=0)
+    with pytest.raises(TypeError, match=r"`exclude` must be a list of parameter arrays"):
+        O.Muon(exclude=np.zeros((2, 2)))
+    with pytest.raises(TypeError, match=r"`exclude` must be a list of parameter arrays"):
+        O.Muon(exclude=["output"])
