@@ -23,6 +23,8 @@ Common to all (Keras's ``weight_decay``): if set, :math:`w \leftarrow w - \eta\l
 **before** the update (decoupled weight decay). Symbols: :math:`g` gradient, :math:`\eta` learning
 rate, :math:`t` = ``iterations + 1``.
 
+Muon's steps agree with Keras's only up to float32 rounding of its matrix products.
+
 Where Keras overflows, we do better (and say so). Keras squares the gradient in the parameter's
 dtype, so for :math:`|g| \gtrsim 1.8\cdot 10^{19}` in float32 (:math:`1.3\cdot 10^{154}` in
 float64) :math:`g^2 = \infty` and Adam, RMSprop and Adagrad silently skip the step. Here the
@@ -192,7 +194,7 @@ class Optimizer:
         if type(self) is Optimizer:
             raise TypeError(
                 "`Optimizer` is the base class and cannot update anything: use SGD, Adagrad, RMSprop, "
-                f"Adam or AdamW (or subclass it). Received: Optimizer(learning_rate={_short(learning_rate)})"
+                f"Adam, AdamW or Muon (or subclass it). Received: Optimizer(learning_rate={_short(learning_rate)})"
             )
         if callable(learning_rate):
             self.learning_rate: LearningRate = _check_schedule(learning_rate)
@@ -519,10 +521,11 @@ def newton_schulz(
     apply ``steps`` times the odd quintic :math:`X \leftarrow aX + b(XX^\top)X + c(XX^\top)^2X`, which
     maps each singular value :math:`\sigma` to :math:`p(\sigma) = a\sigma + b\sigma^3 + c\sigma^5` and
     leaves the singular vectors alone. Jordan et al.'s coefficients make :math:`p'(0) = a \approx 3.4`
-    large, so small singular values grow fast, but they do not converge to 1: measured
-    (``tests/test_optimizers.py``), singular values from the largest down to 1 % of it come out
-    between 0.68 and 1.2, while a direction :math:`10^4` times weaker than the strongest only reaches
-    about 0.03. A tall matrix is transposed first, so the products are of the smaller side. Keras 3's
+    large, so small singular values grow fast, but they do not converge to 1, and the map is not
+    monotone: every singular value of at least 0.2 % of :math:`\lVert g\rVert_F` comes out between
+    0.68 and 1.21 (the largest outputs come from inputs near 0.4 % of it, not from the strongest);
+    below about 0.15 % the output grows with the input from 0 (``tests/test_optimizers.py``). A tall
+    matrix is transposed first, so the products are of the smaller side. Keras 3's
     ``keras.optimizers.Muon`` computes the same.
 
     Args:
@@ -535,7 +538,7 @@ def newton_schulz(
 
     Example:
         >>> s = np.linalg.svd(newton_schulz(np.diag([1.0, 0.01])), compute_uv=False)
-        >>> np.round(s, 2)  # both directions now of the same size (p(1) = a + b + c = 0.7015)
+        >>> np.round(s, 2)  # both directions now of the same size (p(1) = a + b + c = 0.701)
         array([0.7, 0.7])
     """
     g = check_rank("g", as_float_array("g", g), 2, "(a weight matrix's gradient)")
@@ -574,7 +577,12 @@ class Muon(Optimizer):
     ``exclude_layers``; put the output layer's kernel there) — gets an AdamW step instead, with
     ``adam_beta_1``, ``adam_beta_2``, ``epsilon`` and ``adam_weight_decay``, as in Keras's
     ``keras.optimizers.Muon``, whose defaults these are. Our steps equal Keras's on the same gradients
-    up to float32 rounding of the matrix products (``tests/test_optimizers.py``).
+    up to float32 rounding of the matrix products (``tests/test_optimizers.py``). Differences from
+    Keras: ``exclude`` matches arrays by identity (Keras's ``exclude_layers`` matches variable paths by
+    regular expression); Keras also gives AdamW steps to variables whose path contains "embedding"
+    (``exclude_embeddings=True``), which here must be listed in ``exclude``; ``adam_lr_ratio`` (1)
+    and the Newton–Schulz coefficients are fixed. Like Keras, a convolution kernel (4-D) gets AdamW
+    steps; Jordan et al.'s own code flattens it to a matrix and uses Muon.
 
     Args:
         learning_rate: :math:`\eta > 0`, or a schedule (for both kinds of step).
@@ -651,8 +659,8 @@ class Muon(Optimizer):
             _adam_step(g, w, state, lr, t, self.adam_beta_1, self.adam_beta_2, self.epsilon)
             return
         f = w.dtype.type
-        mu, m = f(self.momentum), state["m"]
-        m += g + m * (mu - 1)  # = mu m + g, in Keras's arithmetic
+        mu, m = f(self.momentum), state["m"]  # mu for Nesterov's look-ahead below
+        m += g + m * f(self.momentum - 1)  # = mu m + g, in Keras's arithmetic
         step = newton_schulz(g + mu * m if self.nesterov else m, self.ns_steps)
         if self.rms_rate is not None:
             step = step * f(math.sqrt(max(w.shape))) * f(self.rms_rate)

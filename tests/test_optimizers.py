@@ -466,3 +466,17 @@ def test_muon_bad_input_is_named():
         O.Muon(exclude=np.zeros((2, 2)))
     with pytest.raises(TypeError, match=r"`exclude` must be a list of parameter arrays"):
         O.Muon(exclude=["output"])
+
+
+def test_newton_schulz_band_is_relative_to_the_frobenius_norm_and_not_monotone():
+    # A diagonal matrix's singular values are its entries, so each output entry is p(p(...p(x)))
+    # of its input entry x / ||G||_F: the band the docstring states, and its peak at a weak input.
+    d = np.geomspace(1.0, 1e-5, 400)
+    out = np.diag(O.newton_schulz(np.diag(d)))
+    relative = d / np.linalg.norm(d)
+    band = relative >= 2e-3
+    assert np.all((out[band] > 0.68) & (out[band] < 1.21))
+    small = relative < 1.5e-3  # below the band: the output grows with the input, from 0
+    assert np.all(out[small] < 0.68) and np.all(np.diff(out[small][::-1]) > 0)
+    peak = relative[np.argmax(out)]
+    assert 2e-3 < peak < 1e-2 and out.max() > 1.15 > out[0]  # the strongest input is not the peak
