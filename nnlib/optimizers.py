@@ -524,7 +524,7 @@ def newton_schulz(
     large, so small singular values grow fast, but they do not converge to 1, and the map is not
     monotone: every singular value of at least 0.2 % of :math:`\lVert g\rVert_F` comes out between
     0.68 and 1.21 (the largest outputs come from inputs near 0.4 % of it, not from the strongest);
-    below about 0.15 % the output grows with the input from 0 (``tests/test_optimizers.py``). A tall
+    below about 0.15 % the output is under 0.68 and falls towards 0 (``tests/test_optimizers.py``). A tall
     matrix is transposed first, so the products are of the smaller side. Keras 3's
     ``keras.optimizers.Muon`` computes the same.
 
@@ -581,7 +581,7 @@ class Muon(Optimizer):
     Keras: ``exclude`` matches arrays by identity (Keras's ``exclude_layers`` matches variable paths by
     regular expression); Keras also gives AdamW steps to variables whose path contains "embedding"
     (``exclude_embeddings=True``), which here must be listed in ``exclude``; ``adam_lr_ratio`` (1)
-    and the Newton–Schulz coefficients are fixed. Like Keras, a convolution kernel (4-D) gets AdamW
+    and the Newton–Schulz coefficients are fixed. Like Keras, a convolution kernel (3-D or more) gets AdamW
     steps; Jordan et al.'s own code flattens it to a matrix and uses Muon.
 
     Args:
