@@ -2,7 +2,8 @@ r"""Loss functions and their gradients, in NumPy, with the semantics of ``keras.
 
 Serves Chapter 3.2, *Loss functions from maximum likelihood* (log-sum-exp included), Chapters 3.4,
 *Gradient descent: batches and the learning rate*, and 3.6, *Learning-rate decay and schedules*
-(the loss being minimized), Chapter 1.2, *The Python deep-learning ecosystem*, and
+(the loss being minimized), Chapter 1.2, *The Python deep-learning ecosystem*, Chapter 5.4,
+*Privacy, deployment and sustainability* (the knowledge-distillation loss), and
 :mod:`nnlib.numpy_net`.
 
 Each ``loss(y_true, y_pred)`` returns **per-sample** values, exactly like the ``keras.losses``
@@ -17,7 +18,8 @@ Keras details reproduced here: probabilities are clipped to :math:`[\epsilon, 1-
 \approx 16.1`, and the gradient is 0 where clipping is active); ``categorical_crossentropy``
 renormalizes ``y_pred`` to sum to 1; ``hinge`` turns {0, 1} labels into {-1, 1}. With
 ``from_logits=True`` everything goes through log-sum-exp and stays finite for logits of magnitude
-:math:`10^4`.
+:math:`10^4`. The distillation pair (``distillation_loss``, ``distillation_loss_grad``) mirrors
+``keras.distillation.LogitsDistillation`` instead and clips nothing (see its docstring).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from nnlib._validation import (
     check_float_input,
     check_labels,
     check_min_rank,
+    check_positive,
     check_same_shape,
 )
 from nnlib.activations import log_softmax, sigmoid, softmax
@@ -48,6 +51,8 @@ __all__ = [
     "sparse_categorical_crossentropy_grad",
     "hinge",
     "hinge_grad",
+    "distillation_loss",
+    "distillation_loss_grad",
 ]
 
 #: Keras's ``backend.epsilon()``: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``.
@@ -70,11 +75,11 @@ def _pair(y_true, y_pred, squeeze: bool = False) -> tuple[np.ndarray, np.ndarray
     return y_true.astype(y_pred.dtype, copy=False), y_pred
 
 
-def _check_last_axis(y_pred: np.ndarray) -> np.ndarray:
+def _check_last_axis(y_pred: np.ndarray, name: str = "y_pred") -> np.ndarray:
     if y_pred.shape[-1] == 0:
         raise ValueError(
-            "`y_pred` must have at least one value (output or class) along its last axis: a mean "
-            f"or sum over nothing is undefined. Received: y_pred.shape={y_pred.shape}"
+            f"`{name}` must have at least one value (output or class) along its last axis: a mean "
+            f"or sum over nothing is undefined. Received: {name}.shape={y_pred.shape}"
         )
     return y_pred
 
@@ -369,3 +374,80 @@ def sparse_categorical_crossentropy_grad(
     p, inside = _clip(y_pred)
     g = 1 / p.sum(axis=-1, keepdims=True) - y / p
     return np.where(inside, g, 0).astype(p.dtype) / n
+
+
+# ---------------------------------------------------------------- knowledge distillation
+
+
+def _logit_pair(teacher_logits, student_logits, temperature) -> tuple:
+    """Float logits of one shape (in the student's dtype) and a temperature > 0 whose square is finite."""
+    student = _check_last_axis(
+        check_min_rank("student_logits", check_float_input("student_logits", student_logits), 1),
+        "student_logits",
+    )
+    teacher = check_float_input("teacher_logits", teacher_logits)
+    check_same_shape("teacher_logits", teacher, "student_logits", student)
+    temperature = check_positive("temperature", temperature)
+    if not np.isfinite(temperature * temperature):
+        raise ValueError(
+            "`temperature` must be small enough that its square is a finite float64 (T < 1e154). "
+            f"Received: temperature={temperature}"
+        )
+    return teacher.astype(student.dtype, copy=False), student, temperature
+
+
+def distillation_loss(
+    teacher_logits: np.ndarray, student_logits: np.ndarray, temperature: float = 3.0
+) -> np.ndarray:
+    r"""Knowledge-distillation loss per sample: :math:`T^2\,\mathrm{KL}\big(q^{(T)} \,\|\, p^{(T)}\big)`.
+
+    :math:`q^{(T)} = \mathrm{softmax}(t/T)` are the teacher's *soft targets* and
+    :math:`p^{(T)} = \mathrm{softmax}(s/T)` the student's probabilities at the same temperature
+    :math:`T`; :math:`\mathrm{KL}(q\,\|\,p) = \sum_j q_j (\log q_j - \log p_j)`, computed from
+    log-softmax (finite for any logits). (Hinton et al., 2015, name them the other way round: their
+    :math:`q` is the student's.) The factor :math:`T^2` keeps the gradient's size roughly independent
+    of :math:`T` once :math:`T` is large against the spread of the logits, and with it the balance
+    between this loss and a cross-entropy with the labels; see :func:`distillation_loss_grad`.
+
+    The batch mean of these values is what ``keras.distillation.LogitsDistillation(temperature,
+    loss=keras.losses.KLDivergence())`` computes, except that Keras clips both probabilities to
+    :math:`[10^{-7}, 1]` first, which changes the value only where a probability is below
+    :math:`10^{-7}`; no clipping is reproduced here. (In Keras 3.15, the default
+    ``loss="kl_divergence"``, a string, resolves to a plain function: then neither the softmax nor
+    the :math:`T^2` is applied.) The default temperature is Keras's, 3.
+
+    Rounding: the value is :math:`T^2` times a difference of logarithms, so its relative error grows
+    like :math:`T^2` times the machine epsilon (in float32 about :math:`10^{-4}` at :math:`T = 100`).
+
+    Args:
+        teacher_logits: the teacher's logits, shape ``(..., classes)``.
+        student_logits: the student's logits, the same shape.
+        temperature: :math:`T > 0`; 1 gives the ordinary softmax, larger values softer targets.
+
+    Returns:
+        Shape ``(...)`` (the logits' shape without its last axis), in the dtype of
+        ``student_logits``; 0 where the two rows differ only by a constant.
+
+    Example:
+        >>> distillation_loss(np.array([[2.0, 0.0]]), np.array([[2.0, 0.0]]), temperature=2.0)
+        array([0.])
+    """
+    teacher, student, temperature = _logit_pair(teacher_logits, student_logits, temperature)
+    log_q, log_p = log_softmax(teacher / temperature), log_softmax(student / temperature)
+    return temperature**2 * np.sum(np.exp(log_q) * (log_q - log_p), axis=-1)
+
+
+def distillation_loss_grad(
+    teacher_logits: np.ndarray, student_logits: np.ndarray, temperature: float = 3.0
+) -> np.ndarray:
+    r"""Gradient of the batch-mean :func:`distillation_loss` w.r.t. ``student_logits``.
+
+    :math:`T\,\big(p^{(T)} - q^{(T)}\big)/n`: one factor :math:`1/T` from the chain rule through
+    :math:`s/T`, times :math:`T^2`. For large :math:`T` and logits with zero mean over the
+    :math:`k` classes, :math:`p^{(T)}_j \approx (1 + s_j/T)/k`, so the gradient tends to
+    :math:`(s - t)/(n k)`: distillation at a high temperature matches the logits themselves (for
+    logits of any mean, up to a constant per example, which the softmax ignores).
+    """
+    teacher, student, temperature = _logit_pair(teacher_logits, student_logits, temperature)
+    q, p = softmax(teacher / temperature), softmax(student / temperature)
+    return temperature * (p - q) / _n_samples(student)

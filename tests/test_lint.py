@@ -2,6 +2,8 @@
 chapters/ruff.toml), the pre-commit configuration is valid, and its notebook hook refuses a notebook
 with a code cell that was never executed."""
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +52,48 @@ def test_the_notebook_hook_refuses_an_unexecuted_cell(tmp_path):
     nb.cells[1].execution_count = 2
     nbformat.write(nb, path)
     assert run(sys.executable, "-m", "tools.notebooks", "check-executed", path).returncode == 0
+
+
+# A control character in a text file is almost always an escape sequence gone wrong: "\b" or "\a"
+# typed into a non-raw Python string where LaTeX's \big or \approx was meant (a bell, a backspace).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TEXT_SUFFIXES = {
+    ".py",
+    ".md",
+    ".bib",
+    ".yml",
+    ".yaml",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".txt",
+    ".sh",
+    ".js",
+    ".css",
+    ".cff",
+}
+
+
+def control_characters(path: Path) -> list[str]:
+    """``line: repr`` of each control character in a text file (in a notebook: in its cell sources)."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        texts = ["".join(cell["source"]) for cell in cells]
+    else:
+        texts = [path.read_text(encoding="utf-8")]
+    return [
+        f"{text.count(chr(10), 0, m.start()) + 1}: {m.group()!r}"
+        for text in texts
+        for m in CONTROL.finditer(text)
+    ]
+
+
+def test_no_control_characters_in_tracked_text_files(tmp_path):
+    files = run("git", "ls-files", "-z").stdout.split("\0")
+    paths = [ROOT / f for f in files if f and Path(f).suffix in TEXT_SUFFIXES | {".ipynb"}]
+    assert len(paths) > 100 and any(p.name == "losses.py" for p in paths)
+    bad = {str(p.relative_to(ROOT)): found for p in paths if (found := control_characters(p))}
+    assert not bad, f"control characters (an escape in a non-raw string?): {bad}"
+    probe = tmp_path / "probe.py"
+    probe.write_text('doc = ":math:`\\big(x\\big)`"\nbad = "\bx"\n', encoding="utf-8")
+    assert control_characters(probe) == ["2: '\\x08'"]  # the check can fail

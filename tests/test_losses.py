@@ -246,3 +246,111 @@ def test_docstring_examples():
         nnlib.losses, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE
     )
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------- knowledge distillation
+
+
+def _logits(seed, shape=(6, 10), scale=2.0, dtype=np.float32):
+    return (np.random.default_rng(seed).normal(0, scale, shape)).astype(dtype)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0, 4.0, 10.0])
+def test_distillation_loss_is_keras_logits_distillation_with_a_kl_instance(temperature):
+    # With logits of spread ~ 2 every probability is far above Keras's clip at 1e-7, so the clip
+    # changes nothing and the two must agree to float32 rounding.
+    from keras.distillation import LogitsDistillation
+
+    teacher, student = _logits(0), _logits(1)
+    keras_loss = LogitsDistillation(temperature=temperature, loss=keras.losses.KLDivergence())
+    v = tf.Variable(student)
+    with tf.GradientTape() as tape:
+        value = keras_loss.compute_loss(tf.constant(teacher), v)
+    ours = L.distillation_loss(teacher, student, temperature)
+    assert ours.shape == (6,) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours.mean(), float(value), rtol=1e-5)
+    # The gradient T (p - q) / n is a difference of nearly equal float32 probabilities: both sides
+    # carry an absolute rounding error of a few ulp of 1 / n (measured: at most 6e-8), hence atol.
+    np.testing.assert_allclose(
+        L.distillation_loss_grad(teacher, student, temperature),
+        tape.gradient(value, v).numpy(),
+        rtol=1e-4,
+        atol=1e-7,
+    )
+
+
+def test_distillation_loss_at_temperature_1_is_cross_entropy_minus_the_teachers_entropy():
+    teacher, student = _logits(2, dtype=np.float64), _logits(3, dtype=np.float64)
+    q = np.exp(teacher) / np.exp(teacher).sum(axis=1, keepdims=True)
+    entropy = -np.sum(q * np.log(q), axis=1)
+    np.testing.assert_allclose(
+        L.distillation_loss(teacher, student, 1.0),
+        L.categorical_crossentropy(q, student, from_logits=True) - entropy,
+        rtol=1e-12,
+    )
+
+
+def test_distillation_loss_ignores_a_constant_per_row_and_is_zero_for_equal_rows():
+    teacher = _logits(4, dtype=np.float64)
+    shifted = teacher + np.arange(6.0)[:, None]  # softmax cannot see a constant added to a row
+    np.testing.assert_allclose(L.distillation_loss(teacher, shifted, 3.0), 0.0, atol=1e-13)
+    np.testing.assert_allclose(L.distillation_loss_grad(teacher, shifted, 3.0), 0.0, atol=1e-15)
+
+
+def test_distillation_gradient_matches_finite_differences():
+    from nnlib.gradcheck import numerical_gradient
+
+    teacher, student = _logits(5, (3, 4), dtype=np.float64), _logits(6, (3, 4), dtype=np.float64)
+    numeric = numerical_gradient(lambda s: L.distillation_loss(teacher, s, 2.5).mean(), student)
+    np.testing.assert_allclose(
+        L.distillation_loss_grad(teacher, student, 2.5), numeric, rtol=1e-6, atol=1e-9
+    )
+
+
+def test_at_a_high_temperature_distillation_matches_the_logits():
+    # T (p - q) / n -> (s - t) / (n k) for zero-mean logits: the T^2 keeps the gradient's size.
+    teacher, student = _logits(7, dtype=np.float64), _logits(8, dtype=np.float64)
+    teacher -= teacher.mean(axis=1, keepdims=True)
+    student -= student.mean(axis=1, keepdims=True)
+    limit = (student - teacher) / student.size
+    for temperature, rel in ((10.0, 0.3), (100.0, 0.03), (1000.0, 0.003)):
+        grad = L.distillation_loss_grad(teacher, student, temperature)
+        assert np.abs(grad - limit).max() < rel * np.abs(limit).max()
+
+
+def test_keras_default_logits_distillation_is_not_this_loss():
+    # Keras 3.15: LogitsDistillation's default loss="kl_divergence" is a string, which resolves to
+    # the function keras.losses.kl_divergence, not the class KLDivergence, so compute_loss skips its
+    # softmax and its T^2 and treats logits / T as probabilities (clipped to [1e-7, 1]). The book
+    # (chapter 5.4) says so; this test notices when Keras changes it.
+    from keras.distillation import LogitsDistillation
+
+    teacher, student = _logits(9), _logits(10)
+    default = LogitsDistillation(temperature=4.0)
+    assert not isinstance(default.loss, keras.losses.KLDivergence)
+    scaled_t, scaled_s = teacher / 4.0, student / 4.0
+    as_probabilities = np.clip(scaled_t, 1e-7, 1) * np.log(
+        np.clip(scaled_t, 1e-7, 1) / np.clip(scaled_s, 1e-7, 1)
+    )
+    value = float(default.compute_loss(teacher, student))
+    np.testing.assert_allclose(value, as_probabilities.sum(axis=1).mean(), rtol=1e-5)
+    assert abs(value - L.distillation_loss(teacher, student, 4.0).mean()) > 0.1
+
+
+def test_distillation_loss_is_finite_for_huge_logits_and_takes_any_leading_shape():
+    # log-softmax, not log(softmax): logits of 1e4 give the exact values, no inf or nan
+    teacher, student = np.array([[1e4, 0.0]]), np.array([[0.0, 1e4]])
+    np.testing.assert_allclose(L.distillation_loss(teacher, student, 1.0), [1e4])
+    np.testing.assert_allclose(L.distillation_loss_grad(teacher, student, 1.0), [[-1.0, 1.0]])
+    one_row = L.distillation_loss(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0]), 2.0)
+    assert one_row.shape == () and one_row.dtype == np.float64 and one_row > 0
+    cube = _logits(11, (2, 3, 4), dtype=np.float64)
+    assert L.distillation_loss(cube, cube[::-1], 2.0).shape == (2, 3)
+    assert L.distillation_loss_grad(cube, cube[::-1], 2.0).shape == (2, 3, 4)
+
+
+def test_a_temperature_whose_square_overflows_is_named():
+    with pytest.raises(
+        ValueError, match=r"`temperature` must be small enough .* Received: temperature=1e\+200"
+    ):
+        L.distillation_loss(np.zeros((1, 2)), np.zeros((1, 2)), 1e200)

@@ -184,6 +184,34 @@ TARGETS += [
     for f in PAIR_LOSSES
 ]
 
+for f in ("distillation_loss", "distillation_loss_grad"):
+    TARGETS += [
+        (
+            f"losses.{f} teacher_logits",
+            lambda v, f=f: getattr(L, f)(v, Z),
+            "teacher_logits",
+            bad_array(),
+        ),
+        (
+            f"losses.{f} student_logits",
+            lambda v, f=f: getattr(L, f)(Z, v),
+            "student_logits",
+            bad_array(),
+        ),
+        (
+            f"losses.{f} temperature",
+            lambda v, f=f: getattr(L, f)(Z, Z, temperature=v),
+            "temperature",
+            bad_number(0.0, None, low_open=True),
+        ),
+        (
+            f"losses.{f} student_logits (no class)",
+            lambda v, f=f: getattr(L, f)(np.zeros(v), np.zeros(v)),
+            "student_logits",
+            st.sampled_from([(0,), (2, 0), (3, 0)]),
+        ),
+    ]
+
 INITS = ["zeros", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"]
 bad_shape = st.one_of(
     st.none(),
