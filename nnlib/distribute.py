@@ -207,8 +207,8 @@ def launch_local(
     """Run ``python script *args`` as ``num_workers`` cooperating workers on this machine.
 
     Each process gets its own ``TF_CONFIG`` (free localhost ports, ``task.index`` 0, 1, ...).
-    A worker that dies leaves the others waiting forever in their next all-reduce, so as soon as
-    one exits with an error the launcher kills the rest, as a cluster scheduler would.
+    A worker that dies leaves the others stuck in (or failing at) their next all-reduce, so as soon
+    as one exits with an error the launcher kills the rest, as a cluster scheduler would.
 
     Args:
         script: path of the Python file every worker runs.
@@ -276,7 +276,7 @@ def python_command(python: Sequence[str] | None = None) -> list[str]:
 
 
 def _wait(procs: list[subprocess.Popen], timeout: float, what: str) -> list[int]:
-    """Wait until every worker exits, or one fails (then stop the rest: they would wait for it
+    """Wait until every worker exits, or one fails (then stop the rest: they could wait for it
     forever); return the indices of the workers that failed on their own."""
     deadline = time.monotonic() + timeout
     while any(p.poll() is None for p in procs):

@@ -1,6 +1,6 @@
 """Lint: `ruff check` and `ruff format --check` are clean (settings in pyproject.toml and
 chapters/ruff.toml), the pre-commit configuration is valid, and its notebook hook refuses a notebook
-with a code cell that was never executed."""
+with a code cell that was never executed; and no tracked text file contains a control character."""
 
 import json
 import re
@@ -55,7 +55,7 @@ def test_the_notebook_hook_refuses_an_unexecuted_cell(tmp_path):
 
 
 # A control character in a text file is almost always an escape sequence gone wrong: "\b" or "\a"
-# typed into a non-raw Python string where LaTeX's \big or \approx was meant (a bell, a backspace).
+# typed into a non-raw Python string where LaTeX's \big or \approx was meant (a backspace, a bell).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TEXT_SUFFIXES = {
     ".py",
@@ -78,12 +78,12 @@ def control_characters(path: Path) -> list[str]:
     """``line: repr`` of each control character in a text file (in a notebook: in its cell sources)."""
     if path.suffix == ".ipynb":
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        texts = ["".join(cell["source"]) for cell in cells]
+        texts = [(f"cell {i}, ", "".join(cell["source"])) for i, cell in enumerate(cells)]
     else:
-        texts = [path.read_text(encoding="utf-8")]
+        texts = [("", path.read_text(encoding="utf-8"))]
     return [
-        f"{text.count(chr(10), 0, m.start()) + 1}: {m.group()!r}"
-        for text in texts
+        f"{where}line {text.count(chr(10), 0, m.start()) + 1}: {m.group()!r}"
+        for where, text in texts
         for m in CONTROL.finditer(text)
     ]
 
@@ -96,4 +96,4 @@ def test_no_control_characters_in_tracked_text_files(tmp_path):
     assert not bad, f"control characters (an escape in a non-raw string?): {bad}"
     probe = tmp_path / "probe.py"
     probe.write_text('doc = ":math:`\\big(x\\big)`"\nbad = "\bx"\n', encoding="utf-8")
-    assert control_characters(probe) == ["2: '\\x08'"]  # the check can fail
+    assert control_characters(probe) == ["line 2: '\\x08'"]  # the check can fail

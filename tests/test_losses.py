@@ -349,8 +349,13 @@ def test_distillation_loss_is_finite_for_huge_logits_and_takes_any_leading_shape
     assert L.distillation_loss_grad(cube, cube[::-1], 2.0).shape == (2, 3, 4)
 
 
-def test_a_temperature_whose_square_overflows_is_named():
-    with pytest.raises(
-        ValueError, match=r"`temperature` must be small enough .* Received: temperature=1e\+200"
-    ):
-        L.distillation_loss(np.zeros((1, 2)), np.zeros((1, 2)), 1e200)
+def test_a_temperature_whose_square_overflows_the_logits_dtype_is_named():
+    for dtype, temperature in ((np.float64, 1e200), (np.float32, 1e20)):
+        zeros = np.zeros((1, 2), dtype)
+        with pytest.raises(
+            ValueError, match=r"`temperature` must be small enough .* Received: temperature=1e\+"
+        ):
+            L.distillation_loss(zeros, zeros, temperature)
+    assert np.isfinite(
+        L.distillation_loss(np.zeros((1, 2), np.float32), np.ones((1, 2), np.float32), 1e19)
+    )
